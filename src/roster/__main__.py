@@ -1,0 +1,5 @@
+"""Allow ``python -m roster``."""
+
+from roster.cli import main
+
+main()

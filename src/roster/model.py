@@ -1,0 +1,81 @@
+"""The organization as roster sees it: frozen values fetched from the Admin API (``Current``).
+
+These are the words of the whole pipeline: ``fetch_state`` builds a ``Current``, ``compute_plan``
+compares it with the ``Desired`` state loaded from the roster files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Every role the API may *return* on a user or an invite (admin-api.md §5).
+ORG_ROLES = frozenset(
+    {
+        "admin",
+        "billing",
+        "claude_code_user",
+        "developer",
+        "managed",
+        "membership_admin",
+        "owner",
+        "primary_owner",
+        "user",
+    }
+)
+# Roles a Console organization accepts on POST /users/{id} and POST /invites.
+SETTABLE_ROLES = frozenset({"billing", "claude_code_user", "developer", "user"})
+# Roles that only an owner can grant or take away, in the Console: never through the API.
+CONSOLE_ONLY_ROLES = frozenset({"admin", "owner", "primary_owner", "membership_admin"})
+
+WORKSPACE_ROLES = frozenset(
+    {
+        "workspace_user",
+        "workspace_developer",
+        "workspace_restricted_developer",
+        "workspace_admin",
+        "workspace_billing",
+    }
+)
+ASSIGNABLE_WORKSPACE_ROLES = WORKSPACE_ROLES - {"workspace_billing"}
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An organization member (an API ``user``); ``email`` is always lower-case."""
+
+    id: str
+    email: str
+    name: str
+    role: str
+    added_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """An invite; ``status`` is ``pending``, ``accepted`` or ``expired``; ``email`` lower-case."""
+
+    id: str
+    email: str
+    role: str
+    status: str
+    invited_at: str
+    expires_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """The organization's state as fetched: members and the invites that still matter.
+
+    ``invites`` holds pending and expired invites only (accepted ones became members),
+    at most one per email: the most recent.
+    """
+
+    organization: Organization
+    members: tuple[Member, ...]
+    invites: tuple[Invite, ...]
