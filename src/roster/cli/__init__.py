@@ -1,0 +1,51 @@
+"""roster's command line: the only package that prints.
+
+Command bodies parse options, call the pipeline, and echo. Every ``RosterError`` becomes one
+``Error: ...`` line on stderr and the exit code the README documents.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from roster import __version__
+from roster.cli.emulator import emulator
+from roster.errors import RosterError
+
+
+class RosterGroup(click.Group):
+    """A click group that turns known failures into one line and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RosterError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _configure_logging(debug: bool) -> None:
+    if debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        logger = logging.getLogger("roster")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+
+
+@click.group(cls=RosterGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="roster")
+@click.option("--debug", is_flag=True, help="Log every HTTP request (never the key) to stderr.")
+def main(debug: bool) -> None:
+    """Manage an Anthropic (Claude) organization's members and roles as code.
+
+    Keep the desired members in YAML, review `roster plan`, then `roster apply`.
+    """
+    _configure_logging(debug)
+
+
+main.add_command(emulator)

@@ -1,0 +1,114 @@
+"""``roster emulator``: run the Admin API emulator, or generate an organization for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from roster.emulator.app import create_app
+from roster.emulator.control import Control
+from roster.emulator.problems import ApiProblem
+from roster.emulator.seed import generate
+from roster.emulator.server import is_loopback, serve
+from roster.emulator.store import Store
+
+
+@click.group()
+def emulator() -> None:
+    """An in-memory Admin API emulator, for trying roster without touching a real organization."""
+
+
+def _control(latency_ms: float, rate_limit: float | None, fault_rate: float, seed: int) -> Control:
+    control = Control()
+    try:
+        control.configure(
+            {
+                "latency_ms": latency_ms,
+                "rate_limit_rps": rate_limit,
+                "fault_rate": fault_rate,
+                "fault_seed": seed,
+            }
+        )
+    except ApiProblem as exc:
+        raise click.BadParameter(exc.message) from None
+    return control
+
+
+def _load(state_file: Path | None) -> Store:
+    if state_file is None or not state_file.exists():
+        return Store()
+    try:
+        return Store.load(state_file)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"{state_file}: not a usable emulator state ({exc})") from None
+
+
+@emulator.command("serve")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Load this state file if it exists, and keep it saved.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8787, show_default=True, type=int, help="Port (0: any free port).")
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host.")
+@click.option("--latency-ms", default=0.0, type=float, help="Delay every API request.")
+@click.option("--rate-limit", type=float, help="Answer 429 above this many requests per second.")
+@click.option("--fault-rate", default=0.0, type=float, help="Probability of an injected fault.")
+@click.option("--fault-seed", default=0, type=int, help="Seed of the fault generator.")
+def serve_command(
+    *,
+    state_file: Path | None,
+    host: str,
+    port: int,
+    allow_remote: bool,
+    latency_ms: float,
+    rate_limit: float | None,
+    fault_rate: float,
+    fault_seed: int,
+) -> None:
+    """Serve the emulator over HTTP until interrupted (it accepts any admin-looking key)."""
+    if not is_loopback(host) and not allow_remote:
+        raise click.BadParameter(
+            "refusing a non-loopback host without --allow-remote", param_hint="--host"
+        )
+    store = _load(state_file)
+    control = _control(latency_ms, rate_limit, fault_rate, fault_seed)
+    app = create_app(store, state_file=state_file, control=control)
+    saved = f" (state: {state_file})" if state_file is not None else ""
+    serve(
+        app,
+        host,
+        port,
+        lambda url: click.echo(f"roster emulator listening on {url}{saved}", err=True),
+    )
+
+
+@emulator.command("seed")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="State file to write.",
+)
+@click.option(
+    "--users", default=50, show_default=True, type=click.IntRange(min=1), help="Number of members."
+)
+@click.option(
+    "--seed", "seed", default=0, show_default=True, type=int, help="Same seed, same file."
+)
+@click.option("--name", help="Organization name (default: picked from the seed).")
+@click.option(
+    "--workspaces",
+    type=click.IntRange(min=0, max=100),
+    help="Active workspaces besides the default one.",
+)
+def seed_command(
+    out: Path, users: int, seed: int, name: str | None, workspaces: int | None
+) -> None:
+    """Generate a realistic organization, deterministically, into a state file."""
+    store = generate(users, seed, name=name, workspaces=workspaces)
+    store.save(out)
+    click.echo(f"wrote {out}: {store.organization.name}, {users} users", err=True)
