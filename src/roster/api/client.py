@@ -1,0 +1,274 @@
+"""The Admin API's endpoints as async methods returning the API's JSON objects.
+
+``AdminClient`` takes an ``httpx.AsyncClient`` from its caller (real, or one whose transport is
+the emulator), so nothing here knows where the API is. Lists follow every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+import httpx
+
+from roster.api.http import JSON, Params, Requester, RetryPolicy
+from roster.errors import NotFoundError
+
+ORG = "/v1/organizations"
+PAGE_SIZE = 1000
+
+
+def _array(name: str, values: Iterable[str] | None) -> list[tuple[str, str]]:
+    return [(f"{name}[]", value) for value in values or ()]
+
+
+def _scalars(**values: str | int | bool | None) -> list[tuple[str, str]]:
+    return [(name, _query_value(value)) for name, value in values.items() if value is not None]
+
+
+def _query_value(value: str | int | bool) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+class AdminClient:
+    """Every Admin API endpoint roster uses; retries and pacing come from ``Requester``."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int = 8,
+        max_rps: float | None = None,
+        page_size: int = PAGE_SIZE,
+        requester: Requester | None = None,
+    ) -> None:
+        self._requester = requester or Requester(
+            http, retry=retry, max_concurrency=max_concurrency, max_rps=max_rps
+        )
+        self._page_size = page_size
+
+    @property
+    def attempts(self) -> int:
+        """How many HTTP requests were sent so far, retries included."""
+        return self._requester.attempts
+
+    async def _get(self, path: str, params: Params | None = None) -> JSON:
+        return await self._requester.request("GET", path, params=params)
+
+    async def iter_list(self, path: str, params: Params = ()) -> AsyncIterator[JSON]:
+        """Every object of an id-cursor list, following ``after_id=last_id``."""
+        cursor: list[tuple[str, str]] = []
+        while True:
+            query = [*params, ("limit", str(self._page_size)), *cursor]
+            page = await self._get(path, query)
+            data: list[JSON] = page.get("data") or []
+            for item in data:
+                yield item
+            if not page.get("has_more") or not data or not page.get("last_id"):
+                return
+            cursor = [("after_id", str(page["last_id"]))]
+
+    async def _list(self, path: str, params: Params = ()) -> list[JSON]:
+        return [item async for item in self.iter_list(path, params)]
+
+    async def report(self, path: str, params: Params) -> list[JSON]:
+        """Every bucket of a usage or cost report, following ``page=next_page``."""
+        buckets: list[JSON] = []
+        page_token: list[tuple[str, str]] = []
+        while True:
+            page = await self._get(path, [*params, *page_token])
+            buckets.extend(page.get("data") or [])
+            if not page.get("has_more") or not page.get("next_page"):
+                return buckets
+            page_token = [("page", str(page["next_page"]))]
+
+    # Organization
+
+    async def me(self) -> JSON:
+        return await self._get(f"{ORG}/me")
+
+    # Users
+
+    async def list_users(
+        self, *, email: str | None = None, roles: Iterable[str] | None = None
+    ) -> list[JSON]:
+        return await self._list(f"{ORG}/users", [*_scalars(email=email), *_array("roles", roles)])
+
+    async def get_user(self, user_id: str) -> JSON:
+        return await self._get(f"{ORG}/users/{user_id}")
+
+    async def update_user(self, user_id: str, role: str) -> JSON:
+        return await self._requester.request("POST", f"{ORG}/users/{user_id}", body={"role": role})
+
+    async def remove_user(self, user_id: str) -> JSON:
+        return await self._requester.request("DELETE", f"{ORG}/users/{user_id}")
+
+    # Invites
+
+    async def list_invites(
+        self,
+        *,
+        email: str | None = None,
+        roles: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+    ) -> list[JSON]:
+        params = [*_scalars(email=email), *_array("roles", roles), *_array("statuses", statuses)]
+        return await self._list(f"{ORG}/invites", params)
+
+    async def get_invite(self, invite_id: str) -> JSON:
+        return await self._get(f"{ORG}/invites/{invite_id}")
+
+    async def create_invite(self, email: str, role: str) -> JSON:
+        """Invite ``email``; a lost attempt is looked up in the invite list, never re-sent blind."""
+
+        async def find_pending() -> JSON | None:
+            pending = await self.list_invites(email=email, statuses=["pending"])
+            return next((i for i in pending if _same_invite(i, email, role)), None)
+
+        body = {"email": email, "role": role}
+        return await self._requester.request(
+            "POST", f"{ORG}/invites", body=body, recover=find_pending
+        )
+
+    async def delete_invite(self, invite_id: str) -> JSON:
+        return await self._requester.request("DELETE", f"{ORG}/invites/{invite_id}")
+
+    # Workspaces
+
+    async def list_workspaces(
+        self, *, include_archived: bool = False, include_default: bool = False
+    ) -> list[JSON]:
+        params = _scalars(include_archived=include_archived, include_default=include_default)
+        return await self._list(f"{ORG}/workspaces", params)
+
+    async def get_workspace(self, workspace_id: str) -> JSON:
+        return await self._get(f"{ORG}/workspaces/{workspace_id}")
+
+    async def create_workspace(self, name: str, **fields: Any) -> JSON:
+        """Create a workspace; a lost attempt is recovered by name, never re-sent blind.
+
+        Names need not be unique, so only a workspace that was not there before counts.
+        """
+        before = {w["id"] for w in await self.list_workspaces() if w.get("name") == name}
+
+        async def find_new() -> JSON | None:
+            active = await self.list_workspaces()
+            return next(
+                (w for w in active if w.get("name") == name and w["id"] not in before), None
+            )
+
+        return await self._requester.request(
+            "POST", f"{ORG}/workspaces", body={"name": name, **fields}, recover=find_new
+        )
+
+    async def update_workspace(self, workspace_id: str, **fields: Any) -> JSON:
+        path = f"{ORG}/workspaces/{workspace_id}"
+        return await self._requester.request("POST", path, body=fields)
+
+    async def archive_workspace(self, workspace_id: str) -> JSON:
+        async def find_archived() -> JSON | None:
+            workspace = await self.get_workspace(workspace_id)
+            return workspace if workspace.get("archived_at") else None
+
+        path = f"{ORG}/workspaces/{workspace_id}/archive"
+        return await self._requester.request("POST", path, recover=find_archived)
+
+    # Workspace members
+
+    def _members_path(self, workspace_id: str) -> str:
+        return f"{ORG}/workspaces/{workspace_id}/members"
+
+    async def list_workspace_members(self, workspace_id: str) -> list[JSON]:
+        return await self._list(self._members_path(workspace_id))
+
+    async def get_workspace_member(self, workspace_id: str, user_id: str) -> JSON:
+        return await self._get(f"{self._members_path(workspace_id)}/{user_id}")
+
+    async def add_workspace_member(
+        self, workspace_id: str, user_id: str, workspace_role: str
+    ) -> JSON:
+        """Add a member; a lost attempt is recovered by reading the membership back."""
+
+        async def find_member() -> JSON | None:
+            try:
+                member = await self.get_workspace_member(workspace_id, user_id)
+            except NotFoundError:
+                return None
+            return member if member.get("workspace_role") == workspace_role else None
+
+        body = {"user_id": user_id, "workspace_role": workspace_role}
+        path = self._members_path(workspace_id)
+        return await self._requester.request("POST", path, body=body, recover=find_member)
+
+    async def update_workspace_member(
+        self, workspace_id: str, user_id: str, workspace_role: str
+    ) -> JSON:
+        path = f"{self._members_path(workspace_id)}/{user_id}"
+        return await self._requester.request("POST", path, body={"workspace_role": workspace_role})
+
+    async def remove_workspace_member(self, workspace_id: str, user_id: str) -> JSON:
+        path = f"{self._members_path(workspace_id)}/{user_id}"
+        return await self._requester.request("DELETE", path)
+
+    # API keys
+
+    async def list_api_keys(
+        self,
+        *,
+        status: str | None = None,
+        workspace_id: str | None = None,
+        created_by_user_id: str | None = None,
+    ) -> list[JSON]:
+        params = _scalars(
+            status=status, workspace_id=workspace_id, created_by_user_id=created_by_user_id
+        )
+        return await self._list(f"{ORG}/api_keys", params)
+
+    async def get_api_key(self, api_key_id: str) -> JSON:
+        return await self._get(f"{ORG}/api_keys/{api_key_id}")
+
+    async def update_api_key(
+        self, api_key_id: str, *, name: str | None = None, status: str | None = None
+    ) -> JSON:
+        body = {k: v for k, v in {"name": name, "status": status}.items() if v is not None}
+        return await self._requester.request("POST", f"{ORG}/api_keys/{api_key_id}", body=body)
+
+    # Reports
+
+    async def usage_report(
+        self,
+        *,
+        starting_at: str,
+        ending_at: str | None = None,
+        bucket_width: str | None = None,
+        group_by: Sequence[str] = (),
+        limit: int | None = None,
+        filters: Params = (),
+    ) -> list[JSON]:
+        params = [
+            *_scalars(
+                starting_at=starting_at, ending_at=ending_at, bucket_width=bucket_width, limit=limit
+            ),
+            *_array("group_by", group_by),
+            *filters,
+        ]
+        return await self.report(f"{ORG}/usage_report/messages", params)
+
+    async def cost_report(
+        self,
+        *,
+        starting_at: str,
+        ending_at: str | None = None,
+        group_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[JSON]:
+        params = [
+            *_scalars(starting_at=starting_at, ending_at=ending_at, limit=limit),
+            *_array("group_by", group_by),
+        ]
+        return await self.report(f"{ORG}/cost_report", params)
+
+
+def _same_invite(invite: JSON, email: str, role: str) -> bool:
+    return str(invite.get("email", "")).lower() == email.lower() and invite.get("role") == role

@@ -1,0 +1,367 @@
+"""The one place roster speaks HTTP to the Admin API: retries, pacing, and error mapping.
+
+Every httpx failure and every error response becomes an ``ApiError`` here, and nowhere else.
+A request that may have been acted upon before it failed (a dropped connection, a 500) is never
+blindly re-sent when it creates something: the caller's ``recover`` re-reads first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from roster import __version__
+from roster.credentials import Secret
+from roster.errors import (
+    ApiError,
+    AuthenticationError,
+    ConflictError,
+    ConnectionFailedError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+
+JSON = dict[str, Any]
+Params = Sequence[tuple[str, str]]
+Recover = Callable[[], Awaitable[JSON | None]]
+
+API_VERSION = "2023-06-01"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+USER_AGENT = f"roster/{__version__} (+https://pypi.org/project/claude-roster/)"
+
+log = logging.getLogger("roster.http")
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+# Answers that prove the request was turned away before anything was done.
+REFUSED_STATUSES = frozenset({429, 529})
+REFUSED_ERROR_CODES = frozenset({"concurrent_membership_change", "change_outcome_unknown"})
+# Transport failures that happen before the request leaves the machine.
+UNSENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+_ERROR_CLASSES: dict[int, type[ApiError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+_ADVICE = {
+    401: "the Admin API did not accept the key; use an Admin API key (sk-ant-admin01-...) "
+    "that has not been revoked, from Console > Settings > Admin keys",
+    403: "the key may not do this: it is not an admin key, or the organization's plan "
+    "has no access to the Admin API",
+    404: "not found: the id does not exist in this organization",
+    429: "rate limited by the Admin API; slow down (lower --max-concurrency or set --max-rps) "
+    "and try again later",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently to retry; delays in seconds."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed attempt, classified for the retry decision."""
+
+    error: ApiError
+    retryable: bool
+    maybe_applied: bool
+    retry_after: float | None = None
+
+
+class AdminKeyAuth(httpx.Auth):
+    """Adds the admin key to each request; its repr never shows the key."""
+
+    def __init__(self, key: Secret) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers["x-api-key"] = self._key.reveal()
+        yield request
+
+    def __repr__(self) -> str:
+        return "AdminKeyAuth(<redacted>)"
+
+
+def make_http_client(
+    base_url: str,
+    key: Secret,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float = 30.0,
+) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` with the Admin API's headers and the key as auth."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=AdminKeyAuth(key),
+        headers={"anthropic-version": API_VERSION, "user-agent": USER_AGENT},
+        timeout=httpx.Timeout(timeout, connect=5.0),
+        transport=transport,
+    )
+
+
+class RateLimiter:
+    """Spaces request starts at least ``1 / rps`` seconds apart."""
+
+    def __init__(
+        self,
+        rps: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._interval = 1.0 / rps
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            await self._sleep(start - now)
+
+
+class Requester:
+    """Sends requests with bounded concurrency, pacing and retries; returns JSON or raises."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int = 8,
+        max_rps: float | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._http = http
+        self._retry = retry or RetryPolicy()
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._pacer = RateLimiter(max_rps, sleep=sleep) if max_rps else None
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self.attempts = 0
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: JSON | None = None,
+        recover: Recover | None = None,
+    ) -> JSON:
+        """Send, retrying what is safe to retry; ``recover`` finds what a lost create made."""
+        maybe_applied = False
+        for attempt in range(1, self._retry.max_attempts + 1):
+            outcome = await self._attempt(method, path, params, body, attempt)
+            if not isinstance(outcome, Failure):
+                return outcome
+            if maybe_applied:
+                settled = await _settle(method, outcome.error, recover)
+                if settled is not None:
+                    return settled
+            if not outcome.retryable or attempt == self._retry.max_attempts:
+                raise _final(outcome.error, attempt)
+            if outcome.maybe_applied:
+                maybe_applied = True
+                found = await recover() if recover is not None else None
+                if found is not None:
+                    return found
+            await self._sleep(self._delay(attempt, outcome.retry_after))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    async def _attempt(
+        self, method: str, path: str, params: Params | None, body: JSON | None, attempt: int
+    ) -> JSON | Failure:
+        if self._pacer is not None:
+            await self._pacer.wait()
+        async with self._slots:
+            self.attempts += 1
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method, path, params=list(params or ()), json=body
+                )
+            except httpx.TransportError as exc:
+                _log_attempt(method, path, params, f"failed: {type(exc).__name__}", started)
+                return _transport_failure(exc, method, path, str(self._http.base_url))
+            await response.aread()
+        _log_attempt(method, path, params, _status_text(response), started)
+        if response.is_success:
+            return _json_body(response, method, path)
+        return _response_failure(response, method, path)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        policy = self._retry
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), policy.max_retry_after)
+        backoff = min(policy.base_delay * 2.0 ** (attempt - 1), policy.max_delay)
+        jitter: float = self._rng.uniform(0.75, 1.0)
+        return backoff * jitter
+
+
+async def _settle(method: str, error: ApiError, recover: Recover | None) -> JSON | None:
+    """After a lost attempt, some refusals mean the earlier attempt did the work."""
+    if method == "DELETE" and error.status == 404:
+        return {}
+    if recover is not None and error.status in {400, 409}:
+        return await recover()
+    return None
+
+
+def _final(error: ApiError, attempts: int) -> ApiError:
+    error.attempts = attempts
+    return error
+
+
+def _status_text(response: httpx.Response) -> str:
+    request_id = response.headers.get("request-id", "-")
+    return f"{response.status_code} (request-id {request_id})"
+
+
+def _log_attempt(
+    method: str, path: str, params: Params | None, result: str, started: float
+) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        query = "&".join(f"{k}={v}" for k, v in params or ())
+        target = f"{path}?{query}" if query else path
+        elapsed = (time.perf_counter() - started) * 1000
+        log.debug("%s %s -> %s in %.0f ms", method, target, result, elapsed)
+
+
+def _json_body(response: httpx.Response, method: str, path: str) -> JSON:
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise ServerError(
+            "the API answered with something that is not a JSON object",
+            method=method,
+            path=path,
+            status=response.status_code,
+            request_id=response.headers.get("request-id"),
+        )
+    return data
+
+
+def _transport_failure(exc: httpx.TransportError, method: str, path: str, base: str) -> Failure:
+    reason = str(exc) or type(exc).__name__
+    error = ConnectionFailedError(f"could not reach {base}: {reason}", method=method, path=path)
+    return Failure(error, retryable=True, maybe_applied=not isinstance(exc, UNSENT_ERRORS))
+
+
+def _response_failure(response: httpx.Response, method: str, path: str) -> Failure:
+    error = api_error_from(response, method, path)
+    return Failure(
+        error,
+        retryable=_is_retryable(response, error),
+        maybe_applied=not _was_refused(error),
+        retry_after=retry_after_seconds(response.headers),
+    )
+
+
+def _is_retryable(response: httpx.Response, error: ApiError) -> bool:
+    override = response.headers.get("x-should-retry")
+    if override in {"true", "false"}:
+        return bool(override == "true")
+    return bool(error.status in RETRYABLE_STATUSES or error.error_code in REFUSED_ERROR_CODES)
+
+
+def _was_refused(error: ApiError) -> bool:
+    return bool(error.status in REFUSED_STATUSES or error.error_code in REFUSED_ERROR_CODES)
+
+
+def api_error_from(response: httpx.Response, method: str, path: str) -> ApiError:
+    """The ``ApiError`` subclass for an error response, with the API's own words and codes."""
+    status = response.status_code
+    envelope = _error_envelope(response)
+    details = envelope.get("details") if isinstance(envelope.get("details"), dict) else {}
+    message = str(envelope.get("message") or f"HTTP {status}")
+    if status in _ADVICE:
+        message = f"{_ADVICE[status]} (API said: {message})"
+    cls = _ERROR_CLASSES.get(status, ServerError if status >= 500 else InvalidRequestError)
+    return cls(
+        message,
+        method=method,
+        path=path,
+        status=status,
+        error_type=_str_or_none(envelope.get("type")),
+        error_code=_str_or_none(details.get("error_code")) if details else None,
+        request_id=response.headers.get("request-id") or _request_id_in_body(response),
+    )
+
+
+def _error_envelope(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _request_id_in_body(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return _str_or_none(body.get("request_id")) if isinstance(body, dict) else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """The server's requested wait: ``retry-after-ms`` first, then ``retry-after``."""
+    millis = _float_or_none(headers.get("retry-after-ms"))
+    if millis is not None:
+        return millis / 1000
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    seconds = _float_or_none(value)
+    if seconds is not None:
+        return seconds
+    return _seconds_until_http_date(value)
+
+
+def _float_or_none(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _seconds_until_http_date(value: str) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)

@@ -1,0 +1,44 @@
+"""Opens an ``AdminClient`` from the user's settings: URL checks, the key, and its warnings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from roster.api import AdminClient, make_http_client
+from roster.credentials import check_base_url, key_file_warning, key_warning, load_admin_key
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Where the API is and how hard roster may press it."""
+
+    api_url: str
+    api_key_file: Path | None = None
+    max_concurrency: int = 8
+    max_rps: float | None = None
+
+
+@asynccontextmanager
+async def open_client(
+    settings: ApiSettings,
+    *,
+    warn: Callable[[str], None],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[AdminClient]:
+    """An ``AdminClient`` for ``settings``; ``warn`` hears why the key may fail."""
+    base_url = check_base_url(settings.api_url)
+    key = load_admin_key(settings.api_key_file)
+    for warning in _key_warnings(settings, key_warning(key)):
+        warn(warning)
+    async with make_http_client(base_url, key, transport=transport) as http:
+        yield AdminClient(http, max_concurrency=settings.max_concurrency, max_rps=settings.max_rps)
+
+
+def _key_warnings(settings: ApiSettings, shape_warning: str | None) -> list[str]:
+    file_warning = key_file_warning(settings.api_key_file) if settings.api_key_file else None
+    return [w for w in (shape_warning, file_warning) if w]
