@@ -1,0 +1,502 @@
+"""Load roster files into a ``Desired`` value, or fail with a ``ConfigError`` naming the line.
+
+YAML is composed to nodes by hand so that every key and value keeps its position: duplicate keys,
+anchors and schema errors are reported at ``file:line:column``. ``schemas/roster.schema.json`` is
+the only definition of the format; the code adds just the checks that span files.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+from jsonschema import (  # type: ignore[import-untyped, unused-ignore]
+    Draft202012Validator,
+    ValidationError,
+)
+from yaml.constructor import SafeConstructor
+from yaml.error import Mark, MarkedYAMLError
+from yaml.events import AliasEvent, NodeEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from roster.desired import Desired, OrganizationRef, Policy, RemovalLimit
+from roster.errors import ConfigError, Problem
+from roster.model import ORG_ROLES
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_NESTING = 32
+ROSTER_SUFFIXES = (".yaml", ".yml")
+SECTIONS_IN_ONE_FILE = ("organization", "policy")
+SCHEMA_NAME = "roster.schema.json"
+
+# A key or value's place in a document: ("members", "alice@example.com"), ("policy", "ignore", 0).
+Where = tuple[str | int, ...]
+Position = tuple[int, int]
+
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")
+)
+_ALLOWED_TAGS = _PLAIN_TAGS | {"tag:yaml.org,2002:timestamp"}
+
+
+def load_config(paths: Sequence[Path]) -> Desired:
+    """Read, validate and merge the roster files at ``paths`` (files, or directories of them)."""
+    documents = [_load_document(path) for path in roster_files(paths)]
+    return _merge(documents)
+
+
+def roster_files(paths: Sequence[Path]) -> list[Path]:
+    """The files ``paths`` name; a directory stands for its ``*.yaml``/``*.yml`` files, by name."""
+    if not paths:
+        raise ConfigError(".", [Problem("no roster file given")])
+    unique: dict[Path, Path] = {}
+    for path in paths:
+        for file in _expand(path):
+            unique.setdefault(file.resolve(), file)
+    return list(unique.values())
+
+
+def _expand(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if _is_roster_file(p))
+        if not files:
+            raise ConfigError(str(path), [Problem("no *.yaml or *.yml files in this directory")])
+        return files
+    if not path.exists():
+        raise ConfigError(str(path), [Problem("no such file or directory")])
+    return [path]
+
+
+def _is_roster_file(path: Path) -> bool:
+    # Hidden files are editor back-ups and the like, never roster files.
+    return path.suffix in ROSTER_SUFFIXES and not path.name.startswith(".") and path.is_file()
+
+
+@functools.cache
+def roster_schema() -> Mapping[str, Any]:
+    """The JSON Schema of a roster file: packaged in the wheel, or ``schemas/`` in a source tree."""
+    packaged = importlib.resources.files("roster") / "schemas" / SCHEMA_NAME
+    # An editable install maps only src/ into the package; the schema then lives in the repo.
+    source_tree = Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_NAME
+    text = (packaged if packaged.is_file() else source_tree).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(roster_schema())
+
+
+# --- reading and composing one file -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Document:
+    """One parsed roster file: its data, and where each key and value starts in it."""
+
+    path: str
+    data: Any
+    keys: Mapping[Where, Position]
+    values: Mapping[Where, Position]
+
+    def key_position(self, where: Where) -> Position:
+        return self.keys.get(where) or self.values.get(where[:-1], (1, 1))
+
+    def key_problem(self, where: Where, message: str) -> Problem:
+        return Problem(message, *self.key_position(where))
+
+    def value_problem(self, where: Where, message: str) -> Problem:
+        return Problem(message, *self.values.get(where, (1, 1)))
+
+    def located(self, where: Where) -> str:
+        return f"{self.path}:{self.key_position(where)[0]}"
+
+
+def _load_document(path: Path) -> _Document:
+    text = _read_text(path)
+    root = _compose(text, str(path))
+    document = _Builder(str(path)).document(root)
+    problems = sorted(_schema_problems(document), key=lambda p: (p.line or 0, p.column or 0))
+    if problems:
+        raise ConfigError(str(path), problems)
+    return document
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = _read_capped(path)
+    except OSError as error:
+        raise ConfigError(str(path), [Problem(f"cannot read the file: {error.strerror}")]) from None
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise ConfigError(str(path), [_not_utf8(raw, error.start)]) from None
+
+
+def _read_capped(path: Path) -> bytes:
+    # The size is checked before reading and again after: a file may grow, or not be a regular file.
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ConfigError(str(path), [_too_big(path.stat().st_size)])
+    with path.open("rb") as stream:
+        raw = stream.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(str(path), [_too_big(len(raw))])
+    return raw
+
+
+def _too_big(size: int) -> Problem:
+    limit = MAX_FILE_BYTES // (1024 * 1024)
+    return Problem(f"the file is {size / 1024 / 1024:.1f} MiB, over the {limit} MiB limit")
+
+
+def _not_utf8(raw: bytes, offset: int) -> Problem:
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    message = f"not UTF-8: byte 0x{raw[offset]:02x} at offset {offset} cannot be decoded"
+    return Problem(message, raw.count(b"\n", 0, offset) + 1, offset - line_start + 1)
+
+
+class _RosterLoader(yaml.SafeLoader):
+    """A SafeLoader that composes nodes only, refusing anchors, aliases and deep nesting."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor):
+            raise _Refused("YAML anchors and aliases (&name, *name) are not allowed", event)
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _Refused(f"nested more than {MAX_NESTING} levels deep", event)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _Refused(MarkedYAMLError):
+    def __init__(self, problem: str, event: Any) -> None:
+        super().__init__(problem=problem, problem_mark=event.start_mark)
+
+
+def _compose(text: str, path: str) -> Node:
+    try:
+        root = _compose_node(text)
+    except MarkedYAMLError as error:
+        raise ConfigError(path, [_yaml_problem(error, text)]) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(path, [_reader_problem(error, text)]) from None
+    if root is None:
+        raise ConfigError(path, [Problem("the file is empty (or only comments)", 1, 1)])
+    return root
+
+
+def _compose_node(text: str) -> Node | None:
+    loader = _RosterLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(error: MarkedYAMLError, text: str) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    if mark is None:
+        return Problem(f"invalid YAML: {error.problem}")
+    if text[mark.index : mark.index + 1] == "\t":
+        return Problem("tab character: YAML indents and separates with spaces", *_position(mark))
+    if isinstance(error, _Refused):
+        return Problem(str(error.problem), *_position(mark))
+    return Problem(f"invalid YAML: {_yaml_message(error)}", *_position(mark))
+
+
+def _yaml_message(error: MarkedYAMLError) -> str:
+    if error.context is None or error.context_mark is None:
+        return str(error.problem)
+    if not error.context.startswith("while"):
+        return f"{error.context}, {error.problem}"
+    return f"{error.problem} ({error.context} at line {error.context_mark.line + 1})"
+
+
+def _reader_problem(error: yaml.YAMLError, text: str) -> Problem:
+    offset = getattr(error, "position", 0)
+    line_start = text.rfind("\n", 0, offset) + 1
+    message = f"invalid YAML: {error}".splitlines()[0]
+    if isinstance(error, yaml.reader.ReaderError):
+        message = f"the control character U+{error.character:04X} is not allowed in YAML"
+    return Problem(message, text.count("\n", 0, offset) + 1, offset - line_start + 1)
+
+
+def _child(where: Where, key: str | int) -> Where:
+    return (*where, key)
+
+
+def _position(mark: Mark) -> Position:
+    return mark.line + 1, mark.column + 1
+
+
+@dataclass(slots=True)
+class _Builder:
+    """Turns composed nodes into plain data, noting where each key and value starts."""
+
+    path: str
+    keys: dict[Where, Position] = field(default_factory=dict)
+    values: dict[Where, Position] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    constructor: SafeConstructor = field(default_factory=SafeConstructor)
+
+    def document(self, root: Node) -> _Document:
+        data = self.value(root, ())
+        if self.problems:
+            raise ConfigError(self.path, self.problems)
+        return _Document(self.path, data, self.keys, self.values)
+
+    def value(self, node: Node, where: Where) -> Any:
+        self.values[where] = _position(node.start_mark)
+        if node.tag not in _ALLOWED_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problem(node, f"YAML tag {tag} is not allowed in a roster file")
+        if isinstance(node, MappingNode):
+            return self.mapping(node, where)
+        if isinstance(node, SequenceNode):
+            return [self.value(item, (*where, index)) for index, item in enumerate(node.value)]
+        return self.scalar(node) if isinstance(node, ScalarNode) else None
+
+    def mapping(self, node: MappingNode, where: Where) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.key(key_node, where)
+            if key is not None:
+                self.keys[_child(where, key)] = _position(key_node.start_mark)
+                result[key] = self.value(value_node, _child(where, key))
+        return result
+
+    def key(self, node: Node, where: Where) -> str | None:
+        if not isinstance(node, ScalarNode):
+            self.problem(node, "a key must be plain text, not a list or a mapping")
+            return None
+        if _child(where, node.value) in self.keys:
+            first = self.keys[_child(where, node.value)][0]
+            self.problem(node, f"duplicate key '{node.value}'; first at {self.path}:{first}")
+            return None
+        return str(node.value)
+
+    def scalar(self, node: ScalarNode) -> Any:
+        # Dates and custom tags stay text; the schema then says what was expected.
+        if node.tag not in _PLAIN_TAGS:
+            return node.value
+        return self.constructor.construct_object(node)
+
+    def problem(self, node: Node, message: str) -> None:
+        self.problems.append(Problem(message, *_position(node.start_mark)))
+
+
+# --- schema problems, in words a person editing the file understands ----------------------------
+
+
+def _schema_problems(document: _Document) -> Iterator[Problem]:
+    for error in _validator().iter_errors(document.data):
+        yield from _explain(error, document)
+
+
+def _explain(error: ValidationError, document: _Document) -> Iterable[Problem]:
+    where: Where = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        return _unknown_keys(error, where, document)
+    if "propertyNames" in error.absolute_schema_path:
+        return [document.key_problem(_child(where, error.instance), _bad_key(error, where))]
+    if error.validator == "uniqueItems":
+        return [document.value_problem(_repeated_item(error.instance, where), _repeated(where))]
+    return [document.value_problem(where, _message(error, where))]
+
+
+def _unknown_keys(error: ValidationError, where: Where, document: _Document) -> list[Problem]:
+    allowed = ", ".join(sorted(error.schema.get("properties", {})))
+    unknown = [key for key in error.instance if key not in error.schema.get("properties", {})]
+    message = "unknown key '{}' " + _within(where) + f"; allowed: {allowed}"
+    return [document.key_problem(_child(where, key), message.format(key)) for key in unknown]
+
+
+def _bad_key(error: ValidationError, where: Where) -> str:
+    key = error.instance
+    if key in ORG_ROLES:
+        return f"{_name(where)}: '{key}' is a role, not an email; list each member as 'email: role'"
+    return f"{_name(where)}: '{key}' is not a valid {error.schema.get('title', 'key')}"
+
+
+def _repeated_item(items: list[Any], where: Where) -> Where:
+    return _child(where, next(i for i, item in enumerate(items) if item in items[:i]))
+
+
+def _repeated(where: Where) -> str:
+    return f"{_name(where)} lists the same entry twice"
+
+
+def _message(error: ValidationError, where: Where) -> str:
+    title = error.schema.get("title")
+    name, shown = _name(where), _shown(error.instance)
+    if error.validator == "type":
+        expected = _TYPE_WORDS.get(str(error.validator_value))
+        return f"{name} must be {expected}, not {_kind(error.instance)}"
+    if error.validator == "enum":
+        return _not_in_enum(name, error.instance, [str(v) for v in error.validator_value], title)
+    if error.validator in {"minProperties", "minLength"}:
+        return _empty(name, error.schema)
+    if title is not None:
+        return f"{name}: {shown} is not a valid {title}"
+    return f"{name}: {error.message}"
+
+
+def _not_in_enum(name: str, value: Any, choices: list[str], title: str | None) -> str:
+    listed = ", ".join(choices)
+    if title is None:
+        return f"{name}: {_shown(value)} is not one of: {listed}"
+    if isinstance(value, str) and value in ORG_ROLES:
+        return f"{name}: a roster file cannot give the role '{value}'; valid {title}s: {listed}"
+    return f"{name}: {_shown(value)} is not a valid {title}; valid {title}s: {listed}"
+
+
+def _empty(name: str, schema: Mapping[str, Any]) -> str:
+    keys = sorted(schema.get("properties", {}))
+    return (
+        f"{name} is empty; give at least one of: {', '.join(keys)}" if keys else f"{name} is empty"
+    )
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "a whole number",
+}
+
+
+def _name(where: Where) -> str:
+    if not where:
+        return "the top level"
+    parts = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in where]
+    return "".join(parts).removeprefix(".")
+
+
+def _within(where: Where) -> str:
+    return f"in {_name(where)}" if where else "at the top level"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "true/false"
+    return "a number" if isinstance(value, int | float) else "text"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if isinstance(value, int | float) else _kind(value)
+
+
+# --- merging documents into one Desired -----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Merge:
+    """The documents read so far, merged, and the problems found across them, per file."""
+
+    members: dict[str, str] = field(default_factory=dict)
+    listed_at: dict[str, tuple[_Document, Where]] = field(default_factory=dict)
+    sections: dict[str, tuple[_Document, Any]] = field(default_factory=dict)
+    problems: dict[str, list[Problem]] = field(default_factory=dict)
+
+    def sections_of(self, document: _Document) -> None:
+        for name in SECTIONS_IN_ONE_FILE:
+            if name in document.data:
+                self.section(document, name)
+
+    def section(self, document: _Document, name: str) -> None:
+        if name in self.sections:
+            first = self.sections[name][0].located((name,))
+            self.add(document, (name,), f"'{name}' is given in two files; first at {first}")
+        else:
+            self.sections[name] = (document, document.data[name])
+
+    def section_value(self, name: str) -> Any:
+        return self.sections[name][1] if name in self.sections else None
+
+    def members_of(self, document: _Document, policy: Policy) -> None:
+        for listed, role in document.data.get("members", {}).items():
+            self.member(document, listed, role, policy)
+
+    def member(self, document: _Document, listed: str, role: str, policy: Policy) -> None:
+        email, where = listed.lower(), ("members", listed)
+        if email in self.listed_at:
+            self.add(document, where, _listed_twice(listed, *self.listed_at[email]))
+        elif (glob := policy.ignoring_glob(email)) is not None:
+            self.add(document, where, f"{listed} is a member but policy.ignore '{glob}' matches it")
+        else:
+            self.members[email] = role
+            self.listed_at[email] = (document, where)
+
+    def add(self, document: _Document, where: Where, message: str) -> None:
+        self.problems.setdefault(document.path, []).append(document.key_problem(where, message))
+
+    def raise_problems(self, documents: Sequence[_Document]) -> None:
+        for document in documents:
+            if document.path in self.problems:
+                problems = sorted(self.problems[document.path], key=lambda p: (p.line, p.column))
+                raise ConfigError(document.path, problems)
+
+
+def _listed_twice(listed: str, first: _Document, first_where: Where) -> str:
+    spelled = str(first_where[-1])
+    case_note = f" as {spelled} (emails ignore case)" if spelled != listed else ""
+    return f"{listed} is listed twice; first at {first.located(first_where)}{case_note}"
+
+
+def _merge(documents: Sequence[_Document]) -> Desired:
+    merge = _Merge()
+    for document in documents:
+        merge.sections_of(document)
+    merge.raise_problems(documents)
+    # The policy comes first: whether a member may be listed depends on policy.ignore.
+    policy = _policy(merge.section_value("policy") or {})
+    for document in documents:
+        merge.members_of(document, policy)
+    merge.raise_problems(documents)
+    organization = merge.section_value("organization")
+    return Desired(
+        members=MappingProxyType(dict(sorted(merge.members.items()))),
+        policy=policy,
+        organization=_organization(organization) if organization is not None else None,
+    )
+
+
+def _policy(section: Mapping[str, Any]) -> Policy:
+    defaults = Policy()
+    return Policy(
+        unmanaged=section.get("unmanaged", defaults.unmanaged),
+        ignore=tuple(glob.lower() for glob in section.get("ignore", ())),
+        protected=frozenset(email.lower() for email in section.get("protected", ())),
+        max_removals=RemovalLimit.parse(section["max_removals"])
+        if "max_removals" in section
+        else defaults.max_removals,
+    )
+
+
+def _organization(section: Mapping[str, Any]) -> OrganizationRef:
+    return OrganizationRef(id=section.get("id"), name=section.get("name"))

@@ -1,0 +1,372 @@
+"""The plan: what roster would change so that the organization matches the roster files.
+
+``compute_plan`` is pure: it compares ``Desired`` with ``Current`` by email and returns a ``Plan``
+of frozen ``Change`` values. The guards refuse plans that look like mistakes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+from roster.desired import Desired, OrganizationRef, Policy
+from roster.errors import UnsafePlanError
+from roster.model import CONSOLE_ONLY_ROLES, SETTABLE_ROLES, Current, Invite, Member, Organization
+
+ChangeKind = Literal[
+    "invite", "reinvite", "update_role", "delete_invite", "remove_member", "manual"
+]
+AccountKind = Literal["member", "invite"]
+
+# Kinds in plan order. Grants come before removals, so a run cut short leaves extra access behind
+# rather than missing access, and the next run finishes it. Manual actions are never applied.
+CHANGE_KINDS: tuple[ChangeKind, ...] = (
+    "invite",
+    "reinvite",
+    "update_role",
+    "delete_invite",
+    "remove_member",
+    "manual",
+)
+PHASES: Mapping[ChangeKind, int] = {
+    "invite": 1,
+    "reinvite": 1,
+    "update_role": 1,
+    "delete_invite": 2,
+    "remove_member": 2,
+    "manual": 3,
+}
+SUMMARY_GROUPS: Mapping[ChangeKind, str] = {
+    "invite": "invite",
+    "reinvite": "change",
+    "update_role": "change",
+    "delete_invite": "remove",
+    "remove_member": "remove",
+    "manual": "manual",
+}
+
+# What each role may do (admin-api.md §5). Moving to a role that lacks one of these is a demotion.
+ROLE_RIGHTS: Mapping[str, frozenset[str]] = {
+    "user": frozenset({"workbench"}),
+    "claude_code_user": frozenset({"workbench", "claude_code"}),
+    "developer": frozenset({"workbench", "api_keys"}),
+    "billing": frozenset({"workbench", "billing"}),
+    "membership_admin": frozenset({"workbench", "members"}),
+    "admin": frozenset({"workbench", "claude_code", "api_keys", "billing", "members"}),
+    "owner": frozenset({"workbench", "claude_code", "api_keys", "billing", "members", "admins"}),
+    "primary_owner": frozenset(
+        {"workbench", "claude_code", "api_keys", "billing", "members", "admins", "ownership"}
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One step of a plan, carrying everything ``apply_plan`` needs (ids, email, roles).
+
+    ``from_role`` is the role before (None for a new invite), ``to_role`` the role after (None for
+    a removal). ``note`` says why or, for a ``manual`` change, exactly what to do in the Console.
+    """
+
+    kind: ChangeKind
+    email: str
+    from_role: str | None = None
+    to_role: str | None = None
+    user_id: str | None = None
+    invite_id: str | None = None
+    note: str = ""
+
+    @property
+    def phase(self) -> int:
+        return PHASES[self.kind]
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        return self.phase, CHANGE_KINDS.index(self.kind), self.email
+
+    @property
+    def is_manual(self) -> bool:
+        return self.kind == "manual"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "email": self.email,
+            "from_role": self.from_role,
+            "to_role": self.to_role,
+            "user_id": self.user_id,
+            "invite_id": self.invite_id,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Unmanaged:
+    """A member or pending invite the files do not list, reported and left alone."""
+
+    kind: AccountKind
+    email: str
+    role: str
+    id: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"kind": self.kind, "email": self.email, "role": self.role, "id": self.id}
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """A removal or demotion of a protected account that the plan leaves out on purpose.
+
+    ``wanted_role`` is what the files say (None: the files do not list the account).
+    """
+
+    kind: AccountKind
+    email: str
+    role: str
+    wanted_role: str | None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "email": self.email,
+            "role": self.role,
+            "wanted_role": self.wanted_role,
+        }
+
+
+Outcome: TypeAlias = Change | Unmanaged | HeldBack | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every change for one organization, sorted by (phase, kind, email); empty is a value too."""
+
+    organization: Organization
+    changes: tuple[Change, ...] = ()
+    unmanaged: tuple[Unmanaged, ...] = ()
+    held_back: tuple[HeldBack, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Sorting here makes equal inputs give equal plans, whatever order they arrived in.
+        object.__setattr__(self, "changes", tuple(sorted(self.changes, key=lambda c: c.sort_key)))
+        object.__setattr__(self, "unmanaged", tuple(sorted(self.unmanaged, key=_account_key)))
+        object.__setattr__(self, "held_back", tuple(sorted(self.held_back, key=_account_key)))
+
+    @classmethod
+    def of(cls, organization: Organization, outcomes: Iterable[Outcome]) -> Plan:
+        found = [outcome for outcome in outcomes if outcome is not None]
+        return cls(
+            organization,
+            changes=tuple(o for o in found if isinstance(o, Change)),
+            unmanaged=tuple(o for o in found if isinstance(o, Unmanaged)),
+            held_back=tuple(o for o in found if isinstance(o, HeldBack)),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes
+
+    @property
+    def api_changes(self) -> tuple[Change, ...]:
+        return tuple(change for change in self.changes if not change.is_manual)
+
+    @property
+    def manual_changes(self) -> tuple[Change, ...]:
+        return tuple(change for change in self.changes if change.is_manual)
+
+    @property
+    def counts(self) -> Mapping[ChangeKind, int]:
+        found = Counter(change.kind for change in self.changes)
+        return {kind: found[kind] for kind in CHANGE_KINDS}
+
+    @property
+    def summary(self) -> Mapping[str, int]:
+        groups = Counter(SUMMARY_GROUPS[change.kind] for change in self.changes)
+        totals = {group: groups[group] for group in dict.fromkeys(SUMMARY_GROUPS.values())}
+        return {**totals, "unmanaged": len(self.unmanaged), "held_back": len(self.held_back)}
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "format_version": 1,
+            "organization": {"id": self.organization.id, "name": self.organization.name},
+            "changes": [change.data for change in self.api_changes],
+            "manual": [change.data for change in self.manual_changes],
+            "unmanaged": [account.data for account in self.unmanaged],
+            "held_back": [account.data for account in self.held_back],
+            "summary": dict(self.summary),
+        }
+
+
+def _account_key(account: Unmanaged | HeldBack) -> tuple[str, str]:
+    return account.email, account.kind
+
+
+# --- computing the plan ---------------------------------------------------------------------------
+
+
+def compute_plan(desired: Desired, current: Current) -> Plan:
+    """The changes that make ``current`` match ``desired``; refuses another organization."""
+    check_organization(desired, current)
+    policy = desired.policy
+    wanted = {email: role for email, role in desired.members.items() if not policy.ignores(email)}
+    members = {m.email: m for m in current.members if not policy.ignores(m.email)}
+    invites = {i.email: i for i in current.invites if not policy.ignores(i.email)}
+    listed = [_plan_listed(e, r, members.get(e), invites.get(e), policy) for e, r in wanted.items()]
+    unlisted_members = [
+        _plan_unlisted_member(m, policy) for e, m in members.items() if e not in wanted
+    ]
+    unlisted_invites = [
+        _plan_unlisted_invite(i, policy) for e, i in invites.items() if e not in wanted
+    ]
+    return Plan.of(current.organization, [*listed, *unlisted_members, *unlisted_invites])
+
+
+def _plan_listed(
+    email: str, role: str, member: Member | None, invite: Invite | None, policy: Policy
+) -> Outcome:
+    # A pending invite for someone who already is a member is stale; the member is what counts.
+    if member is not None:
+        return _plan_member(member, role, policy)
+    return _plan_invite(email, role, invite, policy)
+
+
+def _plan_member(member: Member, role: str, policy: Policy) -> Outcome:
+    if _satisfies(member.role, role):
+        return None
+    if policy.protects(member.email) and is_demotion(member.role, role):
+        return HeldBack("member", member.email, member.role, role)
+    if member.role in SETTABLE_ROLES and role in SETTABLE_ROLES:
+        return Change("update_role", member.email, member.role, role, user_id=member.id)
+    note = _console_role_change(member, role)
+    return Change("manual", member.email, member.role, role, user_id=member.id, note=note)
+
+
+def _plan_invite(email: str, role: str, invite: Invite | None, policy: Policy) -> Outcome:
+    pending = invite if invite is not None and invite.status == "pending" else None
+    if pending is None:
+        return _new_invite(email, role, invite)
+    if _satisfies(pending.role, role):
+        return None
+    if policy.protects(email) and is_demotion(pending.role, role):
+        return HeldBack("invite", email, pending.role, role)
+    if pending.role in SETTABLE_ROLES and role in SETTABLE_ROLES:
+        return Change("reinvite", email, pending.role, role, invite_id=pending.id)
+    note = _console_reinvite(pending, role)
+    return Change("manual", email, pending.role, role, invite_id=pending.id, note=note)
+
+
+def _new_invite(email: str, role: str, earlier: Invite | None) -> Change:
+    # Expired invites cannot be deleted and do not block a new one.
+    note = f"the previous invite expired on {earlier.expires_at[:10]}" if earlier else ""
+    if role in SETTABLE_ROLES:
+        return Change("invite", email, None, role, note=note)
+    console = f"In the Console, invite {email} as {role}; only the Console grants {role}."
+    return Change("manual", email, None, role, note=console)
+
+
+def _plan_unlisted_member(member: Member, policy: Policy) -> Outcome:
+    if policy.unmanaged == "ignore":
+        return None
+    if policy.unmanaged == "report":
+        return Unmanaged("member", member.email, member.role, member.id)
+    if policy.protects(member.email):
+        return HeldBack("member", member.email, member.role, None)
+    if member.role in SETTABLE_ROLES:
+        return Change("remove_member", member.email, member.role, None, user_id=member.id)
+    note = _console_removal(member)
+    return Change("manual", member.email, member.role, None, user_id=member.id, note=note)
+
+
+def _plan_unlisted_invite(invite: Invite, policy: Policy) -> Outcome:
+    if invite.status != "pending" or policy.unmanaged == "ignore":
+        return None
+    if policy.unmanaged == "report":
+        return Unmanaged("invite", invite.email, invite.role, invite.id)
+    if policy.protects(invite.email):
+        return HeldBack("invite", invite.email, invite.role, None)
+    if invite.role in SETTABLE_ROLES:
+        return Change("delete_invite", invite.email, invite.role, None, invite_id=invite.id)
+    note = f"In the Console, delete the pending {invite.role} invite for {invite.email}."
+    return Change("manual", invite.email, invite.role, None, invite_id=invite.id, note=note)
+
+
+def _satisfies(current_role: str, desired_role: str) -> bool:
+    # A file cannot spell owner or membership_admin; "admin" there means "has admin rights".
+    if desired_role == "admin":
+        return current_role in CONSOLE_ONLY_ROLES
+    return current_role == desired_role
+
+
+def is_demotion(from_role: str, to_role: str) -> bool:
+    """True when ``to_role`` lacks a right of ``from_role`` (an unknown role is a right itself)."""
+    had = ROLE_RIGHTS.get(from_role, frozenset({from_role}))
+    return not had <= ROLE_RIGHTS.get(to_role, frozenset({to_role}))
+
+
+def _console_role_change(member: Member, role: str) -> str:
+    change = f"change {member.email}'s role from {member.role} to {role}"
+    if role in CONSOLE_ONLY_ROLES:
+        return f"In the Console, {change}; only the Console grants {role}."
+    if member.role in CONSOLE_ONLY_ROLES:
+        return f"In the Console, {change}; the API cannot take away {member.role}."
+    # Enterprise "managed" members get their role from the identity provider's groups.
+    return f"In the Console or the identity provider's groups, {change}."
+
+
+def _console_reinvite(pending: Invite, role: str) -> str:
+    return (
+        f"In the Console, delete the pending {pending.role} invite for {pending.email}"
+        f" and invite them as {role}."
+    )
+
+
+def _console_removal(member: Member) -> str:
+    return (
+        f"In the Console, remove {member.email} ({member.role}) from the organization,"
+        f" or list them in the roster files; the API cannot remove a member with the"
+        f" {member.role} role."
+    )
+
+
+# --- guards -------------------------------------------------------------------------------------
+
+
+def check_organization(desired: Desired, current: Current) -> None:
+    """Refuse to plan when the files name an organization other than the key's."""
+    wanted = desired.organization
+    if wanted is None or _same_organization(wanted, current.organization):
+        return
+    actual = OrganizationRef(current.organization.id, current.organization.name)
+    raise UnsafePlanError(
+        f"the roster files are for {wanted.describe()} but the admin key belongs to"
+        f" {actual.describe()}; check the key or the files' organization"
+    )
+
+
+def _same_organization(wanted: OrganizationRef, actual: Organization) -> bool:
+    same_id = wanted.id is None or wanted.id == actual.id
+    return same_id and (wanted.name is None or wanted.name == actual.name)
+
+
+def check_removal_guard(plan: Plan, current: Current, policy: Policy, force: bool) -> None:
+    """Refuse a plan that removes more members than ``policy.max_removals`` allows, unless forced.
+
+    Only member removals count: deleting a pending invite cuts off no one who works there yet.
+    """
+    removals = plan.counts["remove_member"]
+    total = len(current.members)
+    allowed = policy.max_removals.allowed(total)
+    if force or removals <= allowed:
+        return
+    limit = policy.max_removals
+    shown_limit = f"{limit} ({allowed})" if limit.percent else str(limit)
+    raise UnsafePlanError(
+        f"plan removes {removals} of {total} members ({100 * removals / max(total, 1):.1f}%),"
+        f" over policy.max_removals {shown_limit}; review the plan or pass --force"
+    )
