@@ -1,4 +1,4 @@
-"""Opens an ``AdminClient`` from the user's settings: URL checks, the key, and its warnings."""
+"""Opens an ``AdminClient`` from the user's settings: the real API, or the ``--sandbox``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import httpx
 
 from roster.api import AdminClient, make_http_client
 from roster.credentials import check_base_url, key_file_warning, key_warning, load_admin_key
+from roster.sandbox import SANDBOX_FILE, sandbox_http
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,8 @@ class ApiSettings:
     api_key_file: Path | None = None
     max_concurrency: int = 8
     max_rps: float | None = None
+    sandbox: bool = False
+    sandbox_file: Path = SANDBOX_FILE
 
 
 @asynccontextmanager
@@ -31,12 +34,20 @@ async def open_client(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[AdminClient]:
     """An ``AdminClient`` for ``settings``; ``warn`` hears why the key may fail."""
+    if settings.sandbox:
+        async with sandbox_http(settings.sandbox_file) as http:
+            yield _client(http, settings)
+        return
     base_url = check_base_url(settings.api_url)
     key = load_admin_key(settings.api_key_file)
     for warning in _key_warnings(settings, key_warning(key)):
         warn(warning)
     async with make_http_client(base_url, key, transport=transport) as http:
-        yield AdminClient(http, max_concurrency=settings.max_concurrency, max_rps=settings.max_rps)
+        yield _client(http, settings)
+
+
+def _client(http: httpx.AsyncClient, settings: ApiSettings) -> AdminClient:
+    return AdminClient(http, max_concurrency=settings.max_concurrency, max_rps=settings.max_rps)
 
 
 def _key_warnings(settings: ApiSettings, shape_warning: str | None) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from roster import __version__
+from roster.cli import sync
 from roster.cli.emulator import emulator
 from roster.errors import RosterError
 
@@ -48,4 +49,6 @@ def main(debug: bool) -> None:
     _configure_logging(debug)
 
 
+for _command in sync.commands:
+    main.add_command(_command)
 main.add_command(emulator)

@@ -1,47 +1,92 @@
-"""Options shared by every command that talks to the Admin API."""
+"""Options and helpers shared by every command that talks to the Admin API."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from roster.api.http import DEFAULT_BASE_URL
+from roster.session import ApiSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+_API_OPTIONS = (
+    click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Run against the built-in emulator, with state in ./.roster-sandbox.json "
+        "(a sample organization on first use). Needs no key; touches nothing real.",
+    ),
+    click.option(
+        "--api-url",
+        envvar="ROSTER_API_URL",
+        default=DEFAULT_BASE_URL,
+        show_default=True,
+        help="Admin API base URL (env ROSTER_API_URL); http:// only for loopback.",
+    ),
+    click.option(
+        "--api-key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the admin key from this file instead of ANTHROPIC_ADMIN_KEY.",
+    ),
+    click.option(
+        "--max-concurrency",
+        type=click.IntRange(1, 64),
+        default=8,
+        show_default=True,
+        help="Requests in flight at once.",
+    ),
+    click.option(
+        "--max-rps",
+        type=click.FloatRange(min=0.1),
+        default=None,
+        help="Cap on requests per second (default: no cap).",
+    ),
+)
 
 
 def api_options(command: F) -> F:
-    """``--api-url``, ``--api-key-file``, ``--max-concurrency`` and ``--max-rps``."""
-    decorators = [
-        click.option(
-            "--api-url",
-            envvar="ROSTER_API_URL",
-            default=DEFAULT_BASE_URL,
-            show_default=True,
-            help="Admin API base URL (env ROSTER_API_URL); http:// only for loopback.",
-        ),
-        click.option(
-            "--api-key-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Read the admin key from this file instead of ANTHROPIC_ADMIN_KEY.",
-        ),
-        click.option(
-            "--max-concurrency",
-            type=click.IntRange(1, 64),
-            default=8,
-            show_default=True,
-            help="Requests in flight at once.",
-        ),
-        click.option(
-            "--max-rps",
-            type=click.FloatRange(min=0.1),
-            default=None,
-            help="Cap on requests per second (default: no cap).",
-        ),
-    ]
-    for decorator in reversed(decorators):
+    """Adds the connection options; the command receives them as ``settings: ApiSettings``."""
+    for decorator in reversed(_API_OPTIONS):
         command = decorator(command)
     return command
+
+
+def settings_from(options: dict[str, Any]) -> ApiSettings:
+    """Pops the connection options out of a command's keyword arguments."""
+    return ApiSettings(
+        api_url=options.pop("api_url"),
+        api_key_file=options.pop("api_key_file"),
+        max_concurrency=options.pop("max_concurrency"),
+        max_rps=options.pop("max_rps"),
+        sandbox=options.pop("sandbox"),
+    )
+
+
+paths_argument = click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def warn(message: str) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+def use_color() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()

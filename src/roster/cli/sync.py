@@ -1,0 +1,193 @@
+"""The sync commands: validate, plan, apply and export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from roster.apply import ApplyReport, ChangeResult, apply_plan
+from roster.cli.options import (
+    api_options,
+    paths_argument,
+    run,
+    settings_from,
+    stdin_is_terminal,
+    use_color,
+    warn,
+)
+from roster.config import load_config, roster_files
+from roster.desired import Desired
+from roster.errors import RosterError
+from roster.export import render_roster_file
+from roster.model import Current
+from roster.plan import Plan, check_removal_guard, compute_plan
+from roster.render import SIGNS, describe, render_json, render_text
+from roster.session import ApiSettings, open_client
+from roster.state import fetch_state
+
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs.",
+)
+force_option = click.option(
+    "--force", is_flag=True, help="Allow a plan that removes more than policy.max_removals."
+)
+
+
+class ConfirmationRequired(RosterError):
+    """apply was run without a terminal to confirm on, and without --yes."""
+
+
+class ApplyFailed(RosterError):
+    """Some changes failed; the rest were made."""
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    current: Current
+    plan: Plan
+
+
+@click.command()
+@paths_argument
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check roster files offline: schema, roles, emails, duplicates. Sends no request."""
+    desired = load_config(paths)
+    files = len(roster_files(paths))
+    click.echo(
+        f"Valid: {files} file{'s' if files != 1 else ''}, {len(desired.members)} members"
+        f" (policy.unmanaged: {desired.policy.unmanaged})."
+    )
+
+
+@click.command()
+@paths_argument
+@api_options
+@format_option
+@force_option
+def plan(paths: tuple[Path, ...], output_format: str, force: bool, **options: Any) -> None:
+    """Show what apply would change in the organization, changing nothing."""
+    desired = load_config(paths)
+    planned = run(_compute(desired, settings_from(options)))
+    click.echo(_render(planned.plan, output_format), nl=False)
+    check_removal_guard(planned.plan, planned.current, desired.policy, force)
+
+
+@click.command()
+@paths_argument
+@api_options
+@click.option("--yes", is_flag=True, help="Apply without asking (for CI, after review).")
+@force_option
+def apply(paths: tuple[Path, ...], yes: bool, force: bool, **options: Any) -> None:
+    """Show the plan, ask for a typed 'yes', then make the organization match the files."""
+    if not yes and not stdin_is_terminal():
+        raise ConfirmationRequired(
+            "apply needs a typed 'yes' and standard input is not a terminal; "
+            "review `roster plan`, then run `roster apply --yes`"
+        )
+    desired = load_config(paths)
+    report = run(_plan_and_apply(desired, settings_from(options), yes=yes, force=force))
+    if report is not None:
+        _finish(report)
+
+
+@click.command()
+@api_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+def export(output: Path | None, **options: Any) -> None:
+    """Write the organization as it stands as a roster file (export, then plan: no changes)."""
+    text = render_roster_file(run(_fetch(settings_from(options))))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}.", err=True)
+
+
+commands = [validate, plan, apply, export]
+
+
+async def _fetch(settings: ApiSettings) -> Current:
+    async with open_client(settings, warn=warn) as client:
+        return await fetch_state(client)
+
+
+async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
+    current = await _fetch(settings)
+    return Planned(current, compute_plan(desired, current))
+
+
+async def _plan_and_apply(
+    desired: Desired, settings: ApiSettings, *, yes: bool, force: bool
+) -> ApplyReport | None:
+    async with open_client(settings, warn=warn) as client:
+        current = await fetch_state(client)
+        planned = compute_plan(desired, current)
+        click.echo(_render(planned, "text"), nl=False)
+        check_removal_guard(planned, current, desired.policy, force)
+        if not planned.api_changes:
+            click.echo("Nothing to apply.")
+            return None
+        if not yes and not _confirmed():
+            click.echo("Apply cancelled; nothing was changed.")
+            raise click.exceptions.Exit(1)
+        return await apply_plan(planned, client, progress=_show_progress)
+
+
+def _confirmed() -> bool:
+    click.echo("\nroster will make the changes above. Only 'yes' is accepted to go on.")
+    try:
+        answer = click.prompt("Apply?", default="", show_default=False)
+    except click.Abort:  # end of input
+        click.echo()
+        return False
+    return str(answer).strip() == "yes"
+
+
+def _render(planned: Plan, output_format: str) -> str:
+    return (
+        render_json(planned) if output_format == "json" else render_text(planned, color=use_color())
+    )
+
+
+def _show_progress(result: ChangeResult) -> None:
+    sign = SIGNS[result.change.kind]
+    outcome = "done" if result.ok else f"FAILED: {result.error}"
+    click.echo(f"  {sign} {describe(result.change)}: {outcome}", err=True)
+
+
+def _finish(report: ApplyReport) -> None:
+    total = len(report.results)
+    manual = len(report.manual)
+    left = (
+        f" {manual} manual action{'s' if manual != 1 else ''} left for the Console."
+        if manual
+        else ""
+    )
+    if report.ok:
+        click.echo(f"Apply complete: {total} of {total} changes made.{left}")
+        return
+    failed = report.failed
+    click.echo(
+        f"Apply finished with failures: {total - len(failed)} of {total} changes made.{left}"
+    )
+    for result in failed:
+        click.echo(
+            f"  {SIGNS[result.change.kind]} {describe(result.change)}: {result.error}", err=True
+        )
+    raise ApplyFailed(
+        f"{len(failed)} of {total} changes failed (listed above); "
+        "fix the cause and run roster apply again: it only does what is left"
+    )

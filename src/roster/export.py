@@ -1,0 +1,63 @@
+"""Writes the organization as it stands as a roster file: members and pending invites, sorted.
+
+Planning the exported file against the same organization shows no changes: every member and
+pending invite is listed with the role it has (an owner as ``admin``, which the file means as
+"has admin rights"). Roles a file cannot state are kept as comments and left unmanaged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+
+from roster.desired import FILE_ROLES
+from roster.model import CONSOLE_ONLY_ROLES, Current
+
+_PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9.\-]+$")
+
+
+def render_roster_file(current: Current) -> str:
+    """A valid roster file (YAML text) describing ``current``."""
+    organization = current.organization
+    lines = [
+        f"# Exported by roster from {organization.name} ({organization.id}).",
+        "",
+        "organization:",
+        f"  id: {_scalar(organization.id)}",
+        f"  name: {_scalar(organization.name)}",
+        "",
+        "members:",
+        *_member_lines(current),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _member_lines(current: Current) -> list[str]:
+    entries = [(m.email, m.role, "") for m in current.members]
+    entries += [(i.email, i.role, "invited") for i in current.invites if i.status == "pending"]
+    if not entries:
+        return ["  {}"]
+    return [_member_line(email, role, note) for email, role, note in sorted(entries)]
+
+
+def _member_line(email: str, role: str, note: str) -> str:
+    file_role = "admin" if role in CONSOLE_ONLY_ROLES else role
+    if file_role not in FILE_ROLES:
+        return f"  # {_scalar(email)}: {role}  (a role roster files cannot state; left unmanaged)"
+    comment = f"  # {note}, not yet accepted" if note else ""
+    if role != file_role:
+        comment = f"  # {role} in the Console"
+    return f"  {_scalar(email)}: {file_role}{comment}"
+
+
+def _scalar(text: str) -> str:
+    """``text`` as a YAML scalar that reads back as the same string (JSON strings are YAML)."""
+    if _PLAIN_EMAIL.match(text):
+        return text
+    try:
+        plain = yaml.safe_load(text) == text and "#" not in text and ":" not in text
+    except yaml.YAMLError:
+        plain = False
+    return text if plain else json.dumps(text, ensure_ascii=False)

@@ -1,0 +1,120 @@
+"""``--sandbox``: roster against the built-in emulator, in-process, with state in a local file.
+
+On first use the state is a small sample organization, Tinyco, that differs from
+``examples/startup/roster.yaml`` in every way a plan can show: invites, a re-invite, a role
+change, removals and a change only the Console can make.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+from roster.api.http import API_VERSION
+from roster.credentials import Secret
+from roster.emulator.app import create_app
+from roster.emulator.clock import Clock, format_time
+from roster.emulator.records import ApiKey, Invite, User, Workspace
+from roster.emulator.store import Store
+from roster.emulator.transport import InProcessTransport
+
+SANDBOX_FILE = Path(".roster-sandbox.json")
+# Not a secret: the in-process emulator takes any admin-shaped key; nothing leaves the machine.
+SANDBOX_KEY = Secret("sk-ant-admin01-sandbox-0000000000")
+SANDBOX_URL = "https://sandbox.roster.invalid"
+
+TINYCO_ID = "7b0c3f0e-5a1d-4c2e-9f3b-1d2e3f4a5b6c"
+SAMPLE_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+SAMPLE_MEMBERS = (
+    ("ada@tinyco.io", "Ada Lovelace", "admin"),
+    ("grace@tinyco.io", "Grace Hopper", "developer"),
+    ("linus@tinyco.io", "Linus Torvalds", "developer"),
+    ("margaret@tinyco.io", "Margaret Hamilton", "user"),
+    ("barbara@tinyco.io", "Barbara Liskov", "claude_code_user"),
+    ("frances@tinyco.io", "Frances Allen", "billing"),
+    ("edsger@tinyco.io", "Edsger Dijkstra", "user"),
+    ("intern@tinyco.io", "Summer Intern", "developer"),
+)
+# (email, role, days before SAMPLE_NOW it was sent): 30 days ago means expired.
+SAMPLE_INVITES = (
+    ("ken@tinyco.io", "user", 3),
+    ("alan@tinyco.io", "user", 30),
+    ("contractor@agency.example", "developer", 5),
+)
+SAMPLE_WORKSPACES = (("Production", ("linus@tinyco.io",)), ("Research", ("intern@tinyco.io",)))
+
+
+@asynccontextmanager
+async def sandbox_http(path: Path = SANDBOX_FILE) -> AsyncIterator[httpx.AsyncClient]:
+    """An http client whose transport is the emulator; state is saved back when it changed."""
+    store = Store.load(path) if path.exists() else sample_store()
+    version = store.version
+    transport = InProcessTransport(create_app(store))
+    try:
+        async with httpx.AsyncClient(
+            base_url=SANDBOX_URL, transport=transport, headers=_headers()
+        ) as http:
+            yield http
+    finally:
+        # Saved even after a failure: the file must match what the emulator did.
+        if store.version != version or not path.exists():
+            store.save(path)
+
+
+def _headers() -> dict[str, str]:
+    return {"x-api-key": SANDBOX_KEY.reveal(), "anthropic-version": API_VERSION}
+
+
+def sample_store() -> Store:
+    """Tinyco as it stands before its roster file is applied."""
+    clock = Clock.frozen(SAMPLE_NOW)
+    store = Store(clock, organization_id=TINYCO_ID, organization_name="Tinyco", bootstrap=False)
+    founded = SAMPLE_NOW - timedelta(days=400)
+    store.insert_workspace(_workspace(store, "Default", founded, is_default=True))
+    users = {
+        email: _user(store, email, name, role, founded) for email, name, role in SAMPLE_MEMBERS
+    }
+    for email, role, days in SAMPLE_INVITES:
+        store.insert_invite(_invite(store, email, role, SAMPLE_NOW - timedelta(days=days)))
+    for index, (name, emails) in enumerate(SAMPLE_WORKSPACES, start=1):
+        workspace = _workspace(store, name, founded + timedelta(days=index))
+        store.insert_workspace(workspace)
+        for email in emails:
+            store.insert_member(workspace.id, users[email].id, "workspace_developer")
+            store.insert_api_key(_api_key(store, f"{name} key", workspace, users[email]))
+    return store
+
+
+def _user(store: Store, email: str, name: str, role: str, moment: datetime) -> User:
+    user = User(store.new_id("user_", moment), email, name, role, format_time(moment))
+    store.insert_user(user)
+    return user
+
+
+def _invite(store: Store, email: str, role: str, sent: datetime) -> Invite:
+    expires = sent + timedelta(days=21)
+    return Invite(
+        store.new_id("invite_", sent), email, role, format_time(sent), format_time(expires)
+    )
+
+
+def _workspace(store: Store, name: str, moment: datetime, *, is_default: bool = False) -> Workspace:
+    workspace_id = store.new_id("wrkspc_", moment)
+    return Workspace(workspace_id, name, format_time(moment), "#6C5BB9", is_default=is_default)
+
+
+def _api_key(store: Store, name: str, workspace: Workspace, creator: User) -> ApiKey:
+    created = SAMPLE_NOW - timedelta(days=30)
+    return ApiKey(
+        id=store.new_id("apikey_", created),
+        name=name,
+        workspace_id=workspace.id,
+        created_by=creator.id,
+        created_at=format_time(created),
+        status="active",
+        partial_key_hint="sk-ant-api03-Tny...k3yA",
+    )
