@@ -7,11 +7,14 @@ pending invite is listed with the role it has (an owner as ``admin``, which the 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
 import yaml
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
 
+from roster.config import roster_schema
 from roster.desired import FILE_ROLES
 from roster.model import CONSOLE_ONLY_ROLES, Current
 
@@ -46,10 +49,25 @@ def _member_line(email: str, role: str, note: str) -> str:
     file_role = "admin" if role in CONSOLE_ONLY_ROLES else role
     if file_role not in FILE_ROLES:
         return f"  # {_scalar(email)}: {role}  (a role roster files cannot state; left unmanaged)"
+    if not _stateable(email):
+        return (
+            f"  # {_scalar(email)}: {role}  (an address roster files cannot state; left unmanaged)"
+        )
     comment = f"  # {note}, not yet accepted" if note else ""
     if role != file_role:
         comment = f"  # {role} in the Console"
     return f"  {_scalar(email)}: {file_role}{comment}"
+
+
+@functools.cache
+def _email_validator() -> Draft202012Validator:
+    definitions = roster_schema()["$defs"]
+    return Draft202012Validator({"$defs": definitions, "$ref": "#/$defs/email"})
+
+
+def _stateable(email: str) -> bool:
+    """Whether the schema accepts ``email`` (the API holds some addresses it does not)."""
+    return bool(_email_validator().is_valid(email))
 
 
 def _scalar(text: str) -> str:

@@ -1,0 +1,71 @@
+"""Test support: a small emulated organization and a client for it whose retries never sleep."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+
+from roster.api import AdminClient, make_http_client
+from roster.api.http import Requester, RetryPolicy
+from roster.apply import ApplyReport, apply_plan
+from roster.credentials import Secret
+from roster.desired import Desired
+from roster.emulator.app import create_app
+from roster.emulator.clock import Clock, format_time
+from roster.emulator.records import Invite, User
+from roster.emulator.store import Store
+from roster.emulator.transport import InProcessTransport
+from roster.plan import Plan, compute_plan
+from roster.state import fetch_state
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+KEY = Secret("sk-ant-admin01-apply-tests-0000")
+BASE_URL = "https://api.anthropic.com"
+POOL = [f"p{n}@example.io" for n in range(10)]
+SETTABLE = ["user", "developer", "billing", "claude_code_user"]
+
+
+def make_store(users: dict[str, str], invites: dict[str, tuple[str, bool]]) -> Store:
+    """An organization with these members (email -> role) and invites (email -> role, expired)."""
+    store = Store(Clock.frozen(NOW), organization_name="Prop Org")
+    for email, role in users.items():
+        store.insert_user(User(store.new_id("user_"), email, email.split("@")[0], role, "x"))
+    for email, (role, expired) in invites.items():
+        sent = NOW - timedelta(days=30 if expired else 2)
+        expires = format_time(sent + timedelta(days=21))
+        store.insert_invite(
+            Invite(store.new_id("invite_"), email, role, format_time(sent), expires)
+        )
+    return store
+
+
+class Org:
+    """The emulator with a client whose retries sleep for no time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.transport = InProcessTransport(create_app(store))
+
+    def client(self) -> AdminClient:
+        http = make_http_client(BASE_URL, KEY, transport=self.transport)
+
+        async def no_sleep(_: float) -> None:
+            return None
+
+        requester = Requester(http, retry=RetryPolicy(), rng=random.Random(0), sleep=no_sleep)
+        return AdminClient(http, requester=requester)
+
+    async def plan(self, desired: Desired) -> Plan:
+        return compute_plan(desired, await fetch_state(self.client()))
+
+    async def apply(self, desired: Desired) -> ApplyReport:
+        return await apply_plan(await self.plan(desired), self.client())
+
+    async def control(self, method: str, path: str, body: Any = None) -> Any:
+        async with httpx.AsyncClient(transport=self.transport, base_url=BASE_URL) as http:
+            response = await http.request(method, f"/_emulator/{path}", json=body)
+            response.raise_for_status()
+            return response.json()

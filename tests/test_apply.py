@@ -1,0 +1,131 @@
+"""apply_plan against the emulator: order, failures, and convergence for any starting state."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from roster.api.http import RetryPolicy
+from roster.apply import ApplyReport
+from roster.desired import Desired, Policy, RemovalLimit
+from roster.plan import Plan
+from tests.support import POOL, SETTABLE, Org, make_store
+
+REMOVE_ALL = Policy(unmanaged="remove", max_removals=RemovalLimit(100))
+
+
+def test_apply_makes_grants_before_removals() -> None:
+    org = Org(make_store({"old@example.io": "user", "dev@example.io": "user"}, {}))
+    desired = Desired({"dev@example.io": "developer", "new@example.io": "user"}, REMOVE_ALL)
+
+    async def scenario() -> list[tuple[str, str]]:
+        await org.control("DELETE", "requests")
+        report = await org.apply(desired)
+        assert report.ok
+        log = await org.control("GET", "requests")
+        return [(r["method"], r["path"]) for r in log["requests"] if r["method"] != "GET"]
+
+    writes = asyncio.run(scenario())
+    assert len(writes) == 3
+    assert writes[-1][0] == "DELETE"
+    assert {w[0] for w in writes[:2]} == {"POST"}
+    assert org.store.user_by_email("old@example.io") is None
+
+
+def test_one_failing_change_does_not_stop_the_others() -> None:
+    org = Org(make_store({"a@example.io": "user", "b@example.io": "user"}, {}))
+    desired = Desired({"a@example.io": "developer", "b@example.io": "billing"}, REMOVE_ALL)
+    stuck = org.store.user_by_email("a@example.io")
+    assert stuck is not None
+    fault = {"kind": "500", "method": "POST", "path": f"/v1/organizations/users/{stuck.id}"}
+
+    async def scenario() -> tuple[ApplyReport, Plan, ApplyReport, Plan]:
+        await org.control("POST", "faults", {"faults": [fault] * RetryPolicy().max_attempts})
+        first = await org.apply(desired)
+        left = await org.plan(desired)
+        second = await org.apply(desired)
+        return first, left, second, await org.plan(desired)
+
+    first, left, second, final = asyncio.run(scenario())
+    assert [r.change.email for r in first.failed] == ["a@example.io"]
+    error = first.failed[0].error
+    assert error is not None
+    assert error.status == 500
+    assert error.request_id
+    assert [c.email for c in first.applied] == ["b@example.io"]
+    assert [c.email for c in left.api_changes] == ["a@example.io"]
+    assert second.ok
+    assert final.api_changes == ()
+
+
+def test_reinvite_replaces_the_pending_invite() -> None:
+    org = Org(make_store({}, {"ken@example.io": ("user", False)}))
+    desired = Desired({"ken@example.io": "developer"})
+
+    async def scenario() -> list[dict[str, Any]]:
+        report = await org.apply(desired)
+        assert [c.kind for c in report.applied] == ["reinvite"]
+        return await org.client().list_invites(email="ken@example.io")
+
+    invites = asyncio.run(scenario())
+    pending = [i for i in invites if i["status"] == "pending"]
+    assert [(i["role"]) for i in pending] == ["developer"]
+
+
+def test_manual_changes_are_never_attempted() -> None:
+    org = Org(make_store({"boss@example.io": "admin"}, {}))
+    desired = Desired({"boss@example.io": "developer"})
+
+    async def scenario() -> ApplyReport:
+        await org.control("DELETE", "requests")
+        report = await org.apply(desired)
+        log = await org.control("GET", "requests")
+        assert {r["method"] for r in log["requests"]} == {"GET"}
+        return report
+
+    report = asyncio.run(scenario())
+    assert report.results == ()
+    assert [c.email for c in report.manual] == ["boss@example.io"]
+
+
+# Convergence: whatever the starting state, one apply leaves nothing the API can still do.
+
+emails = st.sampled_from(POOL)
+current_members = st.dictionaries(emails, st.sampled_from([*SETTABLE, "admin"]), max_size=7)
+current_invites = st.dictionaries(
+    emails, st.tuples(st.sampled_from(SETTABLE), st.booleans()), max_size=5
+)
+desired_members = st.dictionaries(emails, st.sampled_from([*SETTABLE, "admin"]), max_size=8)
+policies = st.builds(
+    Policy,
+    unmanaged=st.sampled_from(["remove", "report", "ignore"]),
+    protected=st.frozensets(emails, max_size=2),
+    ignore=st.sampled_from([(), ("p9@*",), ("p1@example.io", "p2@*")]),
+    max_removals=st.just(RemovalLimit(100)),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(members=current_members, invites=current_invites, wanted=desired_members, policy=policies)
+def test_plan_then_apply_converges(
+    members: dict[str, str],
+    invites: dict[str, tuple[str, bool]],
+    wanted: dict[str, str],
+    policy: Policy,
+) -> None:
+    invites = {email: invite for email, invite in invites.items() if email not in members}
+    wanted = {email: role for email, role in wanted.items() if not policy.ignores(email)}
+    org = Org(make_store(members, invites))
+    desired = Desired(wanted, replace(policy))
+
+    async def scenario() -> tuple[ApplyReport, Plan]:
+        report = await org.apply(desired)
+        return report, await org.plan(desired)
+
+    report, after = asyncio.run(scenario())
+    assert report.ok, [str(r.error) for r in report.failed]
+    assert after.api_changes == ()

@@ -1,0 +1,77 @@
+"""export: the organization as a roster file that plans to no changes."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from roster.config import load_config
+from roster.export import render_roster_file
+from roster.model import Current, Invite, Member, Organization
+from roster.plan import compute_plan
+
+ORG = Organization("5f0c1d2e-0000-4000-8000-000000000001", "Acme: R&D #1")
+
+
+def member(email: str, role: str) -> Member:
+    return Member(f"user_{email}", email, "Name", role, "2026-01-01T00:00:00Z")
+
+
+def pending(email: str, role: str) -> Invite:
+    return Invite(f"invite_{email}", email, role, "pending", "2026-11-01", "2026-11-22")
+
+
+def test_export_lists_members_and_pending_invites_sorted() -> None:
+    current = Current(
+        ORG,
+        members=(member("zed@acme.io", "developer"), member("amy@acme.io", "owner")),
+        invites=(pending("new@acme.io", "user"),),
+    )
+    text = render_roster_file(current)
+    assert text.splitlines()[-3:] == [
+        "  amy@acme.io: admin  # owner in the Console",
+        "  new@acme.io: user  # invited, not yet accepted",
+        "  zed@acme.io: developer",
+    ]
+    assert '  name: "Acme: R&D #1"' in text
+
+
+def test_roles_and_addresses_a_file_cannot_state_are_comments() -> None:
+    current = Current(
+        ORG, members=(member("sso@acme.io", "managed"), member("odd.@acme.io", "user")), invites=()
+    )
+    text = render_roster_file(current)
+    assert "  # sso@acme.io: managed  (a role roster files cannot state; left unmanaged)" in text
+    assert "  # odd.@acme.io: user  (an address roster files cannot state; left unmanaged)" in text
+    assert "  {}" not in text
+
+
+roles = st.sampled_from(["user", "developer", "billing", "claude_code_user", "admin", "owner"])
+local_parts = st.from_regex(r"[a-z][a-z0-9._+-]{0,8}", fullmatch=True)
+addresses = st.builds(
+    lambda local, domain: f"{local}@{domain}", local_parts, st.sampled_from(["a.io", "b-c.org"])
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    members=st.dictionaries(addresses, roles, max_size=6),
+    invites=st.dictionaries(addresses, roles.filter(lambda r: r != "owner"), max_size=4),
+    name=st.text(min_size=1, max_size=20).filter(lambda s: s.strip() == s and s.isprintable()),
+)
+def test_export_then_plan_shows_no_changes(
+    members: dict[str, str], invites: dict[str, str], name: str
+) -> None:
+    current = Current(
+        Organization(ORG.id, name),
+        members=tuple(member(e, r) for e, r in sorted(members.items())),
+        invites=tuple(pending(e, r) for e, r in sorted(invites.items()) if e not in members),
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "exported.yaml"
+        path.write_text(render_roster_file(current), encoding="utf-8")
+        desired = load_config([path])
+    assert compute_plan(desired, current).is_empty
