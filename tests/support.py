@@ -15,7 +15,7 @@ from roster.credentials import Secret
 from roster.desired import Desired
 from roster.emulator.app import create_app
 from roster.emulator.clock import Clock, format_time
-from roster.emulator.records import Invite, User
+from roster.emulator.records import ApiKey, Invite, User, Workspace
 from roster.emulator.store import Store
 from roster.emulator.transport import InProcessTransport
 from roster.plan import Plan, compute_plan
@@ -28,8 +28,14 @@ POOL = [f"p{n}@example.io" for n in range(10)]
 SETTABLE = ["user", "developer", "billing", "claude_code_user"]
 
 
-def make_store(users: dict[str, str], invites: dict[str, tuple[str, bool]]) -> Store:
-    """An organization with these members (email -> role) and invites (email -> role, expired)."""
+def make_store(
+    users: dict[str, str],
+    invites: dict[str, tuple[str, bool]],
+    workspaces: dict[str, dict[str, str]] | None = None,
+    keys: dict[str, str] | None = None,
+) -> Store:
+    """An organization with these members (email -> role), invites (email -> role, expired),
+    workspaces (name -> email -> workspace role) and active API keys (name -> creator's email)."""
     store = Store(Clock.frozen(NOW), organization_name="Prop Org")
     for email, role in users.items():
         store.insert_user(User(store.new_id("user_"), email, email.split("@")[0], role, "x"))
@@ -39,7 +45,32 @@ def make_store(users: dict[str, str], invites: dict[str, tuple[str, bool]]) -> S
         store.insert_invite(
             Invite(store.new_id("invite_"), email, role, format_time(sent), expires)
         )
+    for name, members in (workspaces or {}).items():
+        workspace = Workspace(store.new_id("wrkspc_"), name, format_time(NOW), "#6C5BB9")
+        store.insert_workspace(workspace)
+        for email, role in members.items():
+            store.insert_member(workspace.id, _user_id(store, email), role)
+    for name, email in (keys or {}).items():
+        store.insert_api_key(_key(store, name, _user_id(store, email)))
     return store
+
+
+def _user_id(store: Store, email: str) -> str:
+    user = store.user_by_email(email)
+    assert user is not None, email
+    return user.id
+
+
+def _key(store: Store, name: str, creator: str) -> ApiKey:
+    return ApiKey(
+        id=store.new_id("apikey_"),
+        name=name,
+        workspace_id=store.default_workspace_id,
+        created_by=creator,
+        created_at=format_time(NOW),
+        status="active",
+        partial_key_hint="sk-ant-api03-abc...wxyz",
+    )
 
 
 class Org:
@@ -59,7 +90,8 @@ class Org:
         return AdminClient(http, requester=requester)
 
     async def plan(self, desired: Desired) -> Plan:
-        return compute_plan(desired, await fetch_state(self.client()))
+        current = await fetch_state(self.client(), workspace_members_of=desired.workspaces.keys())
+        return compute_plan(desired, current)
 
     async def apply(self, desired: Desired) -> ApplyReport:
         return await apply_plan(await self.plan(desired), self.client())

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from roster.api.http import RetryPolicy
 from roster.apply import ApplyReport
-from roster.desired import Desired, Policy, RemovalLimit
+from roster.desired import Desired, DesiredWorkspace, Policy, RemovalLimit
 from roster.plan import Plan
 from tests.support import POOL, SETTABLE, Org, make_store
 
@@ -121,6 +121,71 @@ def test_plan_then_apply_converges(
     wanted = {email: role for email, role in wanted.items() if not policy.ignores(email)}
     org = Org(make_store(members, invites))
     desired = Desired(wanted, replace(policy))
+
+    async def scenario() -> tuple[ApplyReport, Plan]:
+        report = await org.apply(desired)
+        return report, await org.plan(desired)
+
+    report, after = asyncio.run(scenario())
+    assert report.ok, [str(r.error) for r in report.failed]
+    assert after.api_changes == ()
+
+
+# The same with workspaces and the keys of removed members.
+
+WORKSPACE_ROLES = ["workspace_user", "workspace_developer", "workspace_admin"]
+workspace_names = st.sampled_from(["W1", "W2", "W3"])
+
+
+def allowed_workspace_role(org_role: str, role: str) -> str:
+    # The files' rule: org admins and billing members may only be listed as workspace_admin.
+    return "workspace_admin" if org_role in {"admin", "billing"} else role
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    members=current_members,
+    invites=current_invites,
+    wanted=desired_members,
+    held=st.dictionaries(
+        st.sampled_from(["W1", "W2"]), st.dictionaries(emails, st.sampled_from(WORKSPACE_ROLES))
+    ),
+    wanted_spaces=st.dictionaries(
+        workspace_names, st.dictionaries(emails, st.sampled_from(WORKSPACE_ROLES), max_size=4)
+    ),
+    keys=st.dictionaries(st.sampled_from(["k1", "k2", "k3"]), emails),
+    unmanaged=st.sampled_from(["remove", "report", "ignore"]),
+    key_policy=st.sampled_from(["keep", "report", "deactivate", "archive"]),
+)
+def test_plan_then_apply_converges_with_workspaces(
+    *,
+    members: dict[str, str],
+    invites: dict[str, tuple[str, bool]],
+    wanted: dict[str, str],
+    held: dict[str, dict[str, str]],
+    wanted_spaces: dict[str, dict[str, str]],
+    keys: dict[str, str],
+    unmanaged: str,
+    key_policy: str,
+) -> None:
+    invites = {email: invite for email, invite in invites.items() if email not in members}
+    # Only plain members are explicit workspace members; admins and billing inherit.
+    plain = {e for e, r in members.items() if r not in {"admin", "billing"}}
+    held = {n: {e: r for e, r in m.items() if e in plain} for n, m in held.items()}
+    keys = {name: email for name, email in keys.items() if email in members}
+    spaces = {
+        name: DesiredWorkspace(
+            name, {e: allowed_workspace_role(wanted[e], r) for e, r in m.items() if e in wanted}
+        )
+        for name, m in wanted_spaces.items()
+    }
+    policy = Policy(
+        unmanaged=unmanaged,  # type: ignore[arg-type]
+        max_removals=RemovalLimit(100),
+        api_keys_of_removed_members=key_policy,  # type: ignore[arg-type]
+    )
+    org = Org(make_store(members, invites, held, keys))
+    desired = Desired(wanted, policy, workspaces=spaces)
 
     async def scenario() -> tuple[ApplyReport, Plan]:
         report = await org.apply(desired)

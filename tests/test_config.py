@@ -24,6 +24,30 @@ ROLE_LIST = "valid roles: admin, billing, claude_code_user, developer, user"
 
 # (file or directory under tests/data/bad, the file the error names, line, part of the message)
 BAD_FILES = [
+    ("workspace-member-not-in-members.yaml", None, 6, "bob@acme.com is not in 'members'"),
+    ("workspace-admin-demoted.yaml", None, 6, "org admins are workspace_admin in every workspace"),
+    ("workspace-billing-role.yaml", None, 6, "workspace_billing cannot be given"),
+    (
+        "workspace-billing-member.yaml",
+        None,
+        6,
+        "the only other role they can have is workspace_admin",
+    ),
+    ("workspace-archived-with-members.yaml", None, 4, "'Old' is archived: it cannot list members"),
+    ("workspace-name-too-long.yaml", None, 4, "is not a valid workspace name (1 to 40 characters)"),
+    ("workspace-unknown-key.yaml", None, 5, "unknown key 'member' in workspaces.Research"),
+    (
+        "workspace-member-twice.yaml",
+        None,
+        8,
+        "CAROL@acme.com is listed twice in workspace 'Research'",
+    ),
+    (
+        "workspace-twice",
+        "b.yaml",
+        3,
+        "workspace 'Research' is given twice; first at {dir}/workspace-twice/a.yaml:4",
+    ),
     ("broken-yaml.yaml", None, 4, "expected ',' or ']'"),
     ("tab-indent.yaml", None, 3, "tab character"),
     ("tab-after-colon.yaml", None, 2, "tab character"),
@@ -45,7 +69,12 @@ BAD_FILES = [
     ("admin-in-protected.yaml", None, 4, "policy.protected[1]: 'admin' is not a valid email"),
     ("role-as-list.yaml", None, 2, "a list is not a valid role"),
     ("unknown-top-key.yaml", None, 3, "unknown key 'member' at the top level; allowed: members,"),
-    ("unknown-policy-key.yaml", None, 3, "unknown key 'max_removal' in policy; allowed: ignore,"),
+    (
+        "unknown-policy-key.yaml",
+        None,
+        3,
+        "unknown key 'max_removal' in policy; allowed: api_keys_of_removed_members, ignore,",
+    ),
     ("members-list.yaml", None, 2, "members must be a mapping, not a list"),
     ("members-empty.yaml", None, 3, "members must be a mapping, not an empty value"),
     ("organization-name-number.yaml", None, 2, "organization.name must be text, not a number"),
@@ -252,10 +281,24 @@ def test_the_schema_roles_are_the_file_roles() -> None:
 
 def test_the_schema_defaults_are_the_policy_defaults() -> None:
     defaults = {
-        k: v["default"] for k, v in roster_schema()["properties"]["policy"]["properties"].items()
+        k: v.get("default")
+        for k, v in roster_schema()["properties"]["policy"]["properties"].items()
     }
-    assert defaults == {"unmanaged": "report", "ignore": [], "protected": [], "max_removals": 5}
-    assert Policy() == Policy(max_removals=RemovalLimit.parse(defaults["max_removals"]))
+    assert defaults == {
+        "unmanaged": "report",
+        "ignore": [],
+        "protected": [],
+        "max_removals": 5,
+        "workspaces": "ignore",
+        "workspace_members": None,  # the same as unmanaged
+        "api_keys_of_removed_members": "report",
+    }
+    assert Policy() == Policy(
+        max_removals=RemovalLimit.parse(defaults["max_removals"]),
+        workspaces=defaults["workspaces"],
+        workspace_members=defaults["workspace_members"],
+        api_keys_of_removed_members=defaults["api_keys_of_removed_members"],
+    )
 
 
 @pytest.mark.parametrize("packaged", [True, False], ids=["wheel", "source-tree"])

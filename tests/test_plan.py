@@ -226,7 +226,7 @@ def test_changes_are_ordered_by_phase_then_kind_then_email() -> None:
         ("remove_member", "old@acme.com"),
         ("manual", "kim@acme.com"),
     ]
-    assert [c.phase for c in plan.changes] == [1, 1, 1, 2, 2, 2, 3]
+    assert [c.phase for c in plan.changes] == [1, 1, 1, 6, 6, 6, 8]
 
 
 def test_plan_counts_summary_and_data() -> None:
@@ -237,17 +237,15 @@ def test_plan_counts_summary_and_data() -> None:
         member(BOB, "user"),
         invite("old@acme.com", "user"),
     )
-    assert plan.counts == {
+    assert {kind: n for kind, n in plan.counts.items() if n} == {
         "invite": 1,
-        "reinvite": 0,
         "update_role": 1,
-        "delete_invite": 0,
-        "remove_member": 0,
         "manual": 1,
     }
     assert plan.summary == {
         "invite": 1,
         "change": 1,
+        "add": 0,
         "remove": 0,
         "manual": 1,
         "unmanaged": 2,
@@ -255,7 +253,8 @@ def test_plan_counts_summary_and_data() -> None:
     }
     data = plan.data
     assert list(data) == [
-        "format_version", "organization", "changes", "manual", "unmanaged", "held_back", "summary"
+        "format_version", "organization", "changes", "manual", "unmanaged", "held_back",
+        "waiting", "api_keys", "summary",
     ]  # fmt: skip
     assert data["organization"] == {"id": ACME.id, "name": "Acme"}
     assert [c["kind"] for c in data["changes"]] == ["invite", "update_role"]
@@ -267,6 +266,9 @@ def test_plan_counts_summary_and_data() -> None:
         "user_id": "user_alice",
         "invite_id": None,
         "note": "",
+        "workspace": None,
+        "workspace_id": None,
+        "key_id": None,
     }
     assert [c["email"] for c in data["manual"]] == [CEO]
     assert data["unmanaged"][0] == {
@@ -274,6 +276,7 @@ def test_plan_counts_summary_and_data() -> None:
         "email": BOB,
         "role": "user",
         "id": "user_bob",
+        "workspace": None,
     }
 
 

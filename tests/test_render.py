@@ -130,7 +130,7 @@ def test_the_empty_plan_says_so() -> None:
 
 def test_the_summary_counts_every_change() -> None:
     assert render_text(busy_plan(), color=False).splitlines()[-1] == (
-        "Plan: 3 to invite, 2 to change, 2 to remove, 3 manual actions."
+        "Plan: 3 to invite, 0 to add, 2 to change, 2 to remove, 3 manual actions."
     )
 
 

@@ -14,8 +14,14 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from roster.api import AdminClient
-from roster.errors import ApiError, NotFoundError
+from roster.errors import ApiError, NotFoundError, RosterError
 from roster.plan import Change, Plan
+
+KEY_STATUSES = {"deactivate_api_key": "inactive", "archive_api_key": "archived"}
+
+
+class SkippedChange(RosterError):
+    """A change that could not be tried because one it depends on failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +29,7 @@ class ChangeResult:
     """What became of one change: ``error`` is None when it was made."""
 
     change: Change
-    error: ApiError | None = None
+    error: RosterError | None = None
 
     @property
     def ok(self) -> bool:
@@ -57,17 +63,18 @@ async def apply_plan(
     plan: Plan, client: AdminClient, *, progress: Progress | None = None
 ) -> ApplyReport:
     """Make every API change of ``plan``; manual changes are never attempted."""
+    maker = _Maker(client)
     results: list[ChangeResult] = []
     for _, phase in groupby(plan.api_changes, key=lambda change: change.phase):
-        results += await _apply_phase(phase, client, progress)
+        results += await _apply_phase(phase, maker, progress)
     return ApplyReport(results=tuple(results), manual=plan.manual_changes)
 
 
 async def _apply_phase(
-    changes: Iterable[Change], client: AdminClient, progress: Progress | None
+    changes: Iterable[Change], maker: _Maker, progress: Progress | None
 ) -> list[ChangeResult]:
     async def run(change: Change) -> ChangeResult:
-        result = await _apply_one(change, client)
+        result = await maker.apply(change)
         if progress is not None:
             progress(result)
         return result
@@ -75,34 +82,70 @@ async def _apply_phase(
     return list(await asyncio.gather(*(run(change) for change in changes)))
 
 
-async def _apply_one(change: Change, client: AdminClient) -> ChangeResult:
-    try:
-        await _make(change, client)
-    except ApiError as error:
-        return ChangeResult(change, error)
-    return ChangeResult(change)
+class _Maker:
+    """Makes changes through the client, remembering the workspaces it created."""
 
+    def __init__(self, client: AdminClient) -> None:
+        self.client = client
+        self.created: dict[str, str] = {}
 
-async def _make(change: Change, client: AdminClient) -> None:
-    if change.kind == "invite":
-        await client.create_invite(change.email, _required(change.to_role))
-    elif change.kind == "reinvite":
-        await _reinvite(change, client)
-    elif change.kind == "update_role":
-        await client.update_user(_required(change.user_id), _required(change.to_role))
-    elif change.kind == "delete_invite":
-        await client.delete_invite(_required(change.invite_id))
-    elif change.kind == "remove_member":
-        await client.remove_user(_required(change.user_id))
-    else:
-        raise AssertionError(f"apply cannot make a {change.kind} change")
+    async def apply(self, change: Change) -> ChangeResult:
+        try:
+            await self.make(change)
+        except (ApiError, SkippedChange) as error:
+            return ChangeResult(change, error)
+        return ChangeResult(change)
 
+    async def make(self, change: Change) -> None:
+        client, kind = self.client, change.kind
+        if kind == "invite":
+            await client.create_invite(change.email, _required(change.to_role))
+        elif kind == "reinvite":
+            await self.reinvite(change)
+        elif kind == "update_role":
+            await client.update_user(_required(change.user_id), _required(change.to_role))
+        elif kind == "delete_invite":
+            await client.delete_invite(_required(change.invite_id))
+        elif kind == "remove_member":
+            await client.remove_user(_required(change.user_id))
+        elif kind in KEY_STATUSES:
+            await client.update_api_key(_required(change.key_id), status=KEY_STATUSES[kind])
+        else:
+            await self.make_workspace_change(change)
 
-async def _reinvite(change: Change, client: AdminClient) -> None:
-    # Invites cannot be edited: the old one goes, then a new one with the desired role.
-    with contextlib.suppress(NotFoundError):  # already gone: only the new invite is left
-        await client.delete_invite(_required(change.invite_id))
-    await client.create_invite(change.email, _required(change.to_role))
+    async def make_workspace_change(self, change: Change) -> None:
+        client, kind = self.client, change.kind
+        if kind == "create_workspace":
+            created = await client.create_workspace(change.workspace)
+            self.created[change.workspace] = str(created["id"])
+        elif kind == "archive_workspace":
+            await client.archive_workspace(self.workspace_id(change))
+        elif kind == "add_workspace_member":
+            await client.add_workspace_member(
+                self.workspace_id(change), _required(change.user_id), _required(change.to_role)
+            )
+        elif kind == "update_workspace_member":
+            await client.update_workspace_member(
+                self.workspace_id(change), _required(change.user_id), _required(change.to_role)
+            )
+        elif kind == "remove_workspace_member":
+            await client.remove_workspace_member(
+                self.workspace_id(change), _required(change.user_id)
+            )
+        else:
+            raise AssertionError(f"apply cannot make a {kind} change")
+
+    def workspace_id(self, change: Change) -> str:
+        workspace_id = change.workspace_id or self.created.get(change.workspace)
+        if workspace_id is None:
+            raise SkippedChange(f"skipped: workspace {change.workspace} was not created")
+        return workspace_id
+
+    async def reinvite(self, change: Change) -> None:
+        # Invites cannot be edited: the old one goes, then a new one with the desired role.
+        with contextlib.suppress(NotFoundError):  # already gone: only the new invite is left
+            await self.client.delete_invite(_required(change.invite_id))
+        await self.client.create_invite(change.email, _required(change.to_role))
 
 
 def _required(value: str | None) -> str:

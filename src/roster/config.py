@@ -26,7 +26,7 @@ from yaml.error import Mark, MarkedYAMLError
 from yaml.events import AliasEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from roster.desired import Desired, OrganizationRef, Policy, RemovalLimit
+from roster.desired import Desired, DesiredWorkspace, OrganizationRef, Policy, RemovalLimit
 from roster.errors import ConfigError, Problem
 from roster.model import ORG_ROLES
 
@@ -362,6 +362,11 @@ def _not_in_enum(name: str, value: Any, choices: list[str], title: str | None) -
         return f"{name}: {_shown(value)} is not one of: {listed}"
     if isinstance(value, str) and value in ORG_ROLES:
         return f"{name}: a roster file cannot give the role '{value}'; valid {title}s: {listed}"
+    if value == "workspace_billing":
+        return (
+            f"{name}: workspace_billing cannot be given; it comes from the org billing role."
+            f" Valid {title}s: {listed}"
+        )
     return f"{name}: {_shown(value)} is not a valid {title}; valid {title}s: {listed}"
 
 
@@ -422,6 +427,8 @@ class _Merge:
     listed_at: dict[str, tuple[_Document, Where]] = field(default_factory=dict)
     sections: dict[str, tuple[_Document, Any]] = field(default_factory=dict)
     problems: dict[str, list[Problem]] = field(default_factory=dict)
+    workspaces: dict[str, DesiredWorkspace] = field(default_factory=dict)
+    workspace_at: dict[str, str] = field(default_factory=dict)
 
     def sections_of(self, document: _Document) -> None:
         for name in SECTIONS_IN_ONE_FILE:
@@ -452,6 +459,36 @@ class _Merge:
             self.members[email] = role
             self.listed_at[email] = (document, where)
 
+    def workspaces_of(self, document: _Document) -> None:
+        for name, section in document.data.get("workspaces", {}).items():
+            self.workspace(document, name, section)
+
+    def workspace(self, document: _Document, name: str, section: Mapping[str, Any]) -> None:
+        where = ("workspaces", name)
+        if name in self.workspace_at:
+            first = self.workspace_at[name]
+            self.add(document, where, f"workspace '{name}' is given twice; first at {first}")
+            return
+        self.workspace_at[name] = document.located(where)
+        members: dict[str, str] = {}
+        for listed, role in section.get("members", {}).items():
+            member_where = (*where, "members", listed)
+            if listed.lower() in members:
+                self.add(document, member_where, f"{listed} is listed twice in workspace '{name}'")
+            elif self.workspace_member_ok(document, member_where, role):
+                members[listed.lower()] = role
+        archived = bool(section.get("archived", False))
+        if archived and members:
+            self.add(document, where, f"workspace '{name}' is archived: it cannot list members")
+        self.workspaces[name] = DesiredWorkspace(name, MappingProxyType(members), archived)
+
+    def workspace_member_ok(self, document: _Document, where: Where, role: str) -> bool:
+        email = str(where[-1]).lower()
+        problem = _workspace_member_problem(str(where[-1]), self.members.get(email), role)
+        if problem is not None:
+            self.add(document, where, f"workspace '{where[1]}': {problem}")
+        return problem is None
+
     def add(self, document: _Document, where: Where, message: str) -> None:
         self.problems.setdefault(document.path, []).append(document.key_problem(where, message))
 
@@ -460,6 +497,23 @@ class _Merge:
             if document.path in self.problems:
                 problems = sorted(self.problems[document.path], key=lambda p: (p.line, p.column))
                 raise ConfigError(document.path, problems)
+
+
+def _workspace_member_problem(listed: str, org_role: str | None, role: str) -> str | None:
+    """Why ``listed`` cannot have ``role`` in a workspace, by the API's inheritance rules."""
+    if org_role is None:
+        return f"{listed} is not in 'members'; workspace members must be organization members"
+    if org_role == "admin" and role != "workspace_admin":
+        return (
+            f"{listed} is an org admin, and org admins are workspace_admin in every workspace;"
+            " drop this line"
+        )
+    if org_role == "billing" and role != "workspace_admin":
+        return (
+            f"{listed} has the billing role, which makes them workspace_billing in every"
+            " workspace; the only other role they can have is workspace_admin"
+        )
+    return None
 
 
 def _listed_twice(listed: str, first: _Document, first_where: Where) -> str:
@@ -478,11 +532,15 @@ def _merge(documents: Sequence[_Document]) -> Desired:
     for document in documents:
         merge.members_of(document, policy)
     merge.raise_problems(documents)
+    for document in documents:
+        merge.workspaces_of(document)
+    merge.raise_problems(documents)
     organization = merge.section_value("organization")
     return Desired(
         members=MappingProxyType(dict(sorted(merge.members.items()))),
         policy=policy,
         organization=_organization(organization) if organization is not None else None,
+        workspaces=MappingProxyType(dict(sorted(merge.workspaces.items()))),
     )
 
 
@@ -495,6 +553,11 @@ def _policy(section: Mapping[str, Any]) -> Policy:
         max_removals=RemovalLimit.parse(section["max_removals"])
         if "max_removals" in section
         else defaults.max_removals,
+        workspaces=section.get("workspaces", defaults.workspaces),
+        workspace_members=section.get("workspace_members"),
+        api_keys_of_removed_members=section.get(
+            "api_keys_of_removed_members", defaults.api_keys_of_removed_members
+        ),
     )
 
 

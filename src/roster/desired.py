@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from roster.model import SETTABLE_ROLES
@@ -17,6 +17,8 @@ from roster.model import SETTABLE_ROLES
 FILE_ROLES = SETTABLE_ROLES | {"admin"}
 
 UnmanagedPolicy = Literal["report", "remove", "ignore"]
+WorkspacePolicy = Literal["ignore", "report"]
+KeyPolicy = Literal["keep", "report", "deactivate", "archive"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,13 @@ class Policy:
     ignore: tuple[str, ...] = ()
     protected: frozenset[str] = frozenset()
     max_removals: RemovalLimit = RemovalLimit(5)
+    workspaces: WorkspacePolicy = "ignore"
+    workspace_members: UnmanagedPolicy | None = None
+    api_keys_of_removed_members: KeyPolicy = "report"
+
+    @property
+    def unmanaged_workspace_members(self) -> UnmanagedPolicy:
+        return self.workspace_members or self.unmanaged
 
     def ignores(self, email: str) -> bool:
         return self.ignoring_glob(email) is not None
@@ -73,9 +82,19 @@ class Policy:
 
 
 @dataclass(frozen=True, slots=True)
+class DesiredWorkspace:
+    """A workspace the files name: its members (lower-case email -> workspace role)."""
+
+    name: str
+    members: Mapping[str, str] = field(default_factory=dict)
+    archived: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Desired:
     """Every member the roster files list (lower-case email -> role), and the policy they set."""
 
     members: Mapping[str, str]
     policy: Policy = Policy()
     organization: OrganizationRef | None = None
+    workspaces: Mapping[str, DesiredWorkspace] = field(default_factory=dict)

@@ -16,7 +16,8 @@ a user never sees a traceback for a known failure.
     │   ├── ServerError              5xx and 529
     │   └── ConnectionFailedError    no HTTP answer at all (refused, dropped, timed out)
     ├── UnsafePlanError        a safety guard refused the plan (exit code 3)
-    └── StalePlanError         a saved plan no longer matches the organization
+    ├── StalePlanError         a saved plan no longer matches the organization
+    └── AmbiguousStateError    the organization is in a state no plan can be sure of
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 EXIT_ERROR = 1
 EXIT_CHANGES_PRESENT = 2
 EXIT_UNSAFE = 3
+EXIT_THRESHOLD = 4
 
 
 class RosterError(Exception):
@@ -155,3 +157,7 @@ class UnsafePlanError(RosterError):
 
 class StalePlanError(RosterError):
     """A saved plan was computed from a state that has changed since."""
+
+
+class AmbiguousStateError(RosterError):
+    """The organization cannot be matched to the files unambiguously (two workspaces, one name)."""

@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unus
 from roster.config import roster_schema
 from roster.desired import FILE_ROLES
 from roster.model import CONSOLE_ONLY_ROLES, Current
+from roster.plan_workspaces import is_inherited
 
 _PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9.\-]+$")
 
@@ -33,8 +34,43 @@ def render_roster_file(current: Current) -> str:
         "",
         "members:",
         *_member_lines(current),
+        *_workspace_lines(current),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _workspace_lines(current: Current) -> list[str]:
+    """Active workspaces and their members, without the roles org admins and billing inherit."""
+    active = sorted((w for w in current.workspaces if not w.archived), key=lambda w: (w.name, w.id))
+    if not active:
+        return []
+    lines, seen = ["", "workspaces:"], set()
+    for workspace in active:
+        if workspace.name in seen:
+            lines.append(
+                f"  # {_scalar(workspace.name)} ({workspace.id}): a second workspace of that name"
+            )
+            continue
+        seen.add(workspace.name)
+        lines += _one_workspace(current, workspace.id, workspace.name)
+    return lines
+
+
+def _one_workspace(current: Current, workspace_id: str, name: str) -> list[str]:
+    emails = {m.id: (m.email, m.role) for m in current.members}
+    explicit = sorted(
+        (emails[m.user_id][0], m.role)
+        for m in current.workspace_members
+        if m.workspace_id == workspace_id
+        and m.user_id in emails
+        and not is_inherited(emails[m.user_id][1], m.role)
+        and _listed(*emails[m.user_id])
+    )
+    if not explicit:
+        return [f"  {_scalar(name)}: {{}}"]
+    return [f"  {_scalar(name)}:", "    members:"] + [
+        f"      {_scalar(email)}: {role}" for email, role in explicit
+    ]
 
 
 def _member_lines(current: Current) -> list[str]:
@@ -43,6 +79,12 @@ def _member_lines(current: Current) -> list[str]:
     if not entries:
         return ["  {}"]
     return [_member_line(email, role, note) for email, role, note in sorted(entries)]
+
+
+def _listed(email: str, role: str) -> bool:
+    """Whether the members section lists ``email`` (rather than a comment about it)."""
+    file_role = "admin" if role in CONSOLE_ONLY_ROLES else role
+    return file_role in FILE_ROLES and _stateable(email)
 
 
 def _member_line(email: str, role: str, note: str) -> str:

@@ -69,13 +69,45 @@ class Invite:
 
 
 @dataclass(frozen=True, slots=True)
+class Workspace:
+    id: str
+    name: str
+    archived: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceMember:
+    """A user's role in a workspace, as the API lists it (inherited roles included)."""
+
+    workspace_id: str
+    user_id: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key; ``created_by`` is the creating user's id (None: a service or system key)."""
+
+    id: str
+    name: str
+    status: str
+    workspace_id: str | None
+    created_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Current:
     """The organization's state as fetched: members and the invites that still matter.
 
     ``invites`` holds pending and expired invites only (accepted ones became members),
-    at most one per email: the most recent.
+    at most one per email: the most recent. ``workspaces`` holds every non-default workspace,
+    archived ones included; ``workspace_members`` the members of the workspaces that were
+    asked for; ``api_keys`` the active keys.
     """
 
     organization: Organization
     members: tuple[Member, ...]
     invites: tuple[Invite, ...]
+    workspaces: tuple[Workspace, ...] = ()
+    workspace_members: tuple[WorkspaceMember, ...] = ()
+    api_keys: tuple[ApiKey, ...] = ()

@@ -9,43 +9,40 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
+from roster.changes import (
+    CHANGE_KINDS,
+    SUMMARY_GROUPS,
+    AccountKind,
+    Change,
+    ChangeKind,
+    HeldBack,
+    KeyNotice,
+    Unmanaged,
+    Waiting,
+)
 from roster.desired import Desired, OrganizationRef, Policy
 from roster.errors import UnsafePlanError
 from roster.model import CONSOLE_ONLY_ROLES, SETTABLE_ROLES, Current, Invite, Member, Organization
+from roster.plan_workspaces import plan_api_keys, plan_workspaces
 
-ChangeKind = Literal[
-    "invite", "reinvite", "update_role", "delete_invite", "remove_member", "manual"
+__all__ = [
+    "CHANGE_KINDS",
+    "AccountKind",
+    "Change",
+    "ChangeKind",
+    "HeldBack",
+    "KeyNotice",
+    "Plan",
+    "Unmanaged",
+    "Waiting",
+    "check_archive_guard",
+    "check_organization",
+    "check_removal_guard",
+    "compute_plan",
+    "is_demotion",
 ]
-AccountKind = Literal["member", "invite"]
-
-# Kinds in plan order. Grants come before removals, so a run cut short leaves extra access behind
-# rather than missing access, and the next run finishes it. Manual actions are never applied.
-CHANGE_KINDS: tuple[ChangeKind, ...] = (
-    "invite",
-    "reinvite",
-    "update_role",
-    "delete_invite",
-    "remove_member",
-    "manual",
-)
-PHASES: Mapping[ChangeKind, int] = {
-    "invite": 1,
-    "reinvite": 1,
-    "update_role": 1,
-    "delete_invite": 2,
-    "remove_member": 2,
-    "manual": 3,
-}
-SUMMARY_GROUPS: Mapping[ChangeKind, str] = {
-    "invite": "invite",
-    "reinvite": "change",
-    "update_role": "change",
-    "delete_invite": "remove",
-    "remove_member": "remove",
-    "manual": "manual",
-}
 
 # What each role may do (admin-api.md §5). Moving to a role that lacks one of these is a demotion.
 ROLE_RIGHTS: Mapping[str, frozenset[str]] = {
@@ -62,84 +59,7 @@ ROLE_RIGHTS: Mapping[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One step of a plan, carrying everything ``apply_plan`` needs (ids, email, roles).
-
-    ``from_role`` is the role before (None for a new invite), ``to_role`` the role after (None for
-    a removal). ``note`` says why or, for a ``manual`` change, exactly what to do in the Console.
-    """
-
-    kind: ChangeKind
-    email: str
-    from_role: str | None = None
-    to_role: str | None = None
-    user_id: str | None = None
-    invite_id: str | None = None
-    note: str = ""
-
-    @property
-    def phase(self) -> int:
-        return PHASES[self.kind]
-
-    @property
-    def sort_key(self) -> tuple[int, int, str]:
-        return self.phase, CHANGE_KINDS.index(self.kind), self.email
-
-    @property
-    def is_manual(self) -> bool:
-        return self.kind == "manual"
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "email": self.email,
-            "from_role": self.from_role,
-            "to_role": self.to_role,
-            "user_id": self.user_id,
-            "invite_id": self.invite_id,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Unmanaged:
-    """A member or pending invite the files do not list, reported and left alone."""
-
-    kind: AccountKind
-    email: str
-    role: str
-    id: str
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return {"kind": self.kind, "email": self.email, "role": self.role, "id": self.id}
-
-
-@dataclass(frozen=True, slots=True)
-class HeldBack:
-    """A removal or demotion of a protected account that the plan leaves out on purpose.
-
-    ``wanted_role`` is what the files say (None: the files do not list the account).
-    """
-
-    kind: AccountKind
-    email: str
-    role: str
-    wanted_role: str | None
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "email": self.email,
-            "role": self.role,
-            "wanted_role": self.wanted_role,
-        }
-
-
-Outcome: TypeAlias = Change | Unmanaged | HeldBack | None
+Outcome: TypeAlias = Change | Unmanaged | HeldBack | Waiting | KeyNotice | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +70,16 @@ class Plan:
     changes: tuple[Change, ...] = ()
     unmanaged: tuple[Unmanaged, ...] = ()
     held_back: tuple[HeldBack, ...] = ()
+    waiting: tuple[Waiting, ...] = ()
+    api_keys: tuple[KeyNotice, ...] = ()
 
     def __post_init__(self) -> None:
         # Sorting here makes equal inputs give equal plans, whatever order they arrived in.
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=lambda c: c.sort_key)))
         object.__setattr__(self, "unmanaged", tuple(sorted(self.unmanaged, key=_account_key)))
         object.__setattr__(self, "held_back", tuple(sorted(self.held_back, key=_account_key)))
+        object.__setattr__(self, "waiting", tuple(sorted(self.waiting, key=_waiting_key)))
+        object.__setattr__(self, "api_keys", tuple(sorted(self.api_keys, key=_key_key)))
 
     @classmethod
     def of(cls, organization: Organization, outcomes: Iterable[Outcome]) -> Plan:
@@ -165,6 +89,8 @@ class Plan:
             changes=tuple(o for o in found if isinstance(o, Change)),
             unmanaged=tuple(o for o in found if isinstance(o, Unmanaged)),
             held_back=tuple(o for o in found if isinstance(o, HeldBack)),
+            waiting=tuple(o for o in found if isinstance(o, Waiting)),
+            api_keys=tuple(o for o in found if isinstance(o, KeyNotice)),
         )
 
     @property
@@ -199,12 +125,22 @@ class Plan:
             "manual": [change.data for change in self.manual_changes],
             "unmanaged": [account.data for account in self.unmanaged],
             "held_back": [account.data for account in self.held_back],
+            "waiting": [entry.data for entry in self.waiting],
+            "api_keys": [notice.data for notice in self.api_keys],
             "summary": dict(self.summary),
         }
 
 
-def _account_key(account: Unmanaged | HeldBack) -> tuple[str, str]:
-    return account.email, account.kind
+def _account_key(account: Unmanaged | HeldBack) -> tuple[str, str, str]:
+    return account.workspace, account.email, account.kind
+
+
+def _waiting_key(entry: Waiting) -> tuple[str, str]:
+    return entry.workspace, entry.email
+
+
+def _key_key(notice: KeyNotice) -> tuple[str, str]:
+    return notice.owner, notice.key_id
 
 
 # --- computing the plan ---------------------------------------------------------------------------
@@ -224,7 +160,15 @@ def compute_plan(desired: Desired, current: Current) -> Plan:
     unlisted_invites = [
         _plan_unlisted_invite(i, policy) for e, i in invites.items() if e not in wanted
     ]
-    return Plan.of(current.organization, [*listed, *unlisted_members, *unlisted_invites])
+    organization = [*listed, *unlisted_members, *unlisted_invites]
+    workspaces = plan_workspaces(desired, current)
+    removed = {
+        o.user_id
+        for o in organization
+        if isinstance(o, Change) and o.user_id and o.kind == "remove_member"
+    }
+    keys = plan_api_keys(desired, current, removed, workspaces)
+    return Plan.of(current.organization, [*organization, *workspaces, *keys])
 
 
 def _plan_listed(
@@ -370,3 +314,14 @@ def check_removal_guard(plan: Plan, current: Current, policy: Policy, force: boo
         f"plan removes {removals} of {total} members ({100 * removals / max(total, 1):.1f}%),"
         f" over policy.max_removals {shown_limit}; review the plan or pass --force"
     )
+
+
+def check_archive_guard(plan: Plan, allow_archive: bool) -> None:
+    """Refuse to archive a workspace unless asked: archiving is final and stops its keys."""
+    archives = [change for change in plan.changes if change.kind == "archive_workspace"]
+    if archives and not allow_archive:
+        named = ", ".join(f"'{change.workspace}' ({change.note})" for change in archives)
+        raise UnsafePlanError(
+            f"the plan archives workspace {named}; archiving cannot be undone:"
+            " pass --allow-archive to apply it"
+        )

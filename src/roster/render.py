@@ -22,14 +22,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from roster.plan import Change, ChangeKind, HeldBack, Plan, Unmanaged
+from roster.plan import Change, ChangeKind, HeldBack, KeyNotice, Plan, Unmanaged, Waiting
 
 SIGNS: dict[ChangeKind, str] = {
     "invite": "+",
     "reinvite": "~",
     "update_role": "~",
+    "create_workspace": "+",
+    "add_workspace_member": "+",
+    "update_workspace_member": "~",
+    "remove_workspace_member": "-",
+    "archive_workspace": "-",
     "delete_invite": "-",
     "remove_member": "-",
+    "deactivate_api_key": "-",
+    "archive_api_key": "-",
     "manual": "!",
 }
 _COLORS = {"+": "32", "~": "33", "-": "31", "!": "1;35", "bold": "1"}
@@ -37,8 +44,16 @@ DESCRIPTIONS: dict[ChangeKind, str] = {
     "invite": "invite {email} as {to_role}{because}",
     "reinvite": "reinvite {email} as {to_role} (the pending invite is for {from_role})",
     "update_role": "change {email} from {from_role} to {to_role}",
+    "create_workspace": "create workspace {workspace}",
+    "add_workspace_member": "add {email} to workspace {workspace} as {to_role}",
+    "update_workspace_member": "change {email} in workspace {workspace}"
+    " from {from_role} to {to_role}",
+    "remove_workspace_member": "remove {email} from workspace {workspace} ({from_role})",
+    "archive_workspace": "archive workspace {workspace} ({note})",
     "delete_invite": "delete the pending invite of {email} (as {from_role})",
     "remove_member": "remove {email} ({from_role})",
+    "deactivate_api_key": "deactivate API key '{note}' ({key_id}) of {email}, in {workspace}",
+    "archive_api_key": "archive API key '{note}' ({key_id}) of {email}, in {workspace}",
     "manual": "manual: {note}",
 }
 EMPTY_MESSAGE = "No changes. The organization matches the roster files."
@@ -56,6 +71,8 @@ def render_text(plan: Plan, *, color: bool) -> str:
         [_header(plan, paint)],
         [_change_line(change, paint) for change in plan.changes],
         _held_back_section(plan.held_back),
+        _waiting_section(plan.waiting),
+        _key_section(plan.api_keys),
         _unmanaged_section(plan.unmanaged),
         [paint("bold", _summary_line(plan))],
     ]
@@ -95,7 +112,7 @@ def _held_back_section(held_back: tuple[HeldBack, ...]) -> list[str]:
 
 
 def _held_back_line(account: HeldBack) -> str:
-    what = "member" if account.kind == "member" else "pending invite"
+    what = _ACCOUNT_WORDS[account.kind].format(workspace=account.workspace)
     if account.wanted_role is None:
         return f"{account.email} is kept ({what} as {account.role}) though the files omit it"
     return (
@@ -103,16 +120,46 @@ def _held_back_line(account: HeldBack) -> str:
     )
 
 
+_ACCOUNT_WORDS = {
+    "member": "member",
+    "invite": "pending invite",
+    "workspace_member": "in workspace {workspace}",
+    "workspace": "workspace",
+}
+
+
+def _waiting_section(waiting: tuple[Waiting, ...]) -> list[str]:
+    if not waiting:
+        return []
+    return ["Waiting (workspace members are added once they accept their invite):"] + [
+        f"  … {entry.email} joins {entry.workspace} as {entry.role}" for entry in waiting
+    ]
+
+
+def _key_section(notices: tuple[KeyNotice, ...]) -> list[str]:
+    if not notices:
+        return []
+    heading = (
+        "API keys of removed members that keep working"
+        " (policy.api_keys_of_removed_members: report):"
+    )
+    return [heading] + [
+        f"  ? '{key.name}' ({key.key_id}) of {key.owner}, in {key.workspace}" for key in notices
+    ]
+
+
 def _unmanaged_section(unmanaged: tuple[Unmanaged, ...]) -> list[str]:
     if not unmanaged:
         return []
-    return ["Not in the roster files, left as they are (policy.unmanaged: report):"] + [
+    return ["Not in the roster files, left as they are (policy):"] + [
         f"  ? {_unmanaged_line(account)}" for account in unmanaged
     ]
 
 
 def _unmanaged_line(account: Unmanaged) -> str:
-    what = "member" if account.kind == "member" else "pending invite"
+    if account.kind == "workspace":
+        return f"workspace {account.workspace} ({account.id})"
+    what = _ACCOUNT_WORDS[account.kind].format(workspace=account.workspace)
     return f"{account.email} ({what} as {account.role})"
 
 
@@ -125,6 +172,6 @@ def _summary_line(plan: Plan) -> str:
         # What roster can do is done; only a person in the Console can close the rest.
         return f"No changes to apply. {manual} left for the Console (above)."
     return (
-        f"Plan: {summary['invite']} to invite, {summary['change']} to change,"
-        f" {summary['remove']} to remove, {manual}."
+        f"Plan: {summary['invite']} to invite, {summary['add']} to add, {summary['change']}"
+        f" to change, {summary['remove']} to remove, {manual}."
     )

@@ -2,7 +2,8 @@
 
 On first use the state is a small sample organization, Tinyco, that differs from
 ``examples/startup/roster.yaml`` in every way a plan can show: invites, a re-invite, a role
-change, removals and a change only the Console can make.
+change, removals, a change only the Console can make, workspace changes, a member waiting for
+their invite, and the API key of a member being removed.
 """
 
 from __future__ import annotations
@@ -45,7 +46,11 @@ SAMPLE_INVITES = (
     ("alan@tinyco.io", "user", 30),
     ("contractor@agency.example", "developer", 5),
 )
-SAMPLE_WORKSPACES = (("Production", ("linus@tinyco.io",)), ("Research", ("intern@tinyco.io",)))
+# (workspace, its members with their workspace roles): each member also created one API key there.
+SAMPLE_WORKSPACES = (
+    ("Production", (("linus@tinyco.io", "workspace_developer"),)),
+    ("Research", (("intern@tinyco.io", "workspace_developer"),)),
+)
 
 
 @asynccontextmanager
@@ -80,12 +85,13 @@ def sample_store() -> Store:
     }
     for email, role, days in SAMPLE_INVITES:
         store.insert_invite(_invite(store, email, role, SAMPLE_NOW - timedelta(days=days)))
-    for index, (name, emails) in enumerate(SAMPLE_WORKSPACES, start=1):
+    for index, (name, members) in enumerate(SAMPLE_WORKSPACES, start=1):
         workspace = _workspace(store, name, founded + timedelta(days=index))
         store.insert_workspace(workspace)
-        for email in emails:
-            store.insert_member(workspace.id, users[email].id, "workspace_developer")
-            store.insert_api_key(_api_key(store, f"{name} key", workspace, users[email]))
+        for email, role in members:
+            store.insert_member(workspace.id, users[email].id, role)
+            key_name = f"{name.lower()}-{email.split('@')[0]}"
+            store.insert_api_key(_api_key(store, key_name, workspace, users[email]))
     return store
 
 

@@ -3,31 +3,57 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from roster.api import AdminClient
-from roster.model import Current, Invite, Member, Organization
+from roster.model import (
+    ApiKey,
+    Current,
+    Invite,
+    Member,
+    Organization,
+    Workspace,
+    WorkspaceMember,
+)
 
 JSON = dict[str, Any]
 # Accepted invites became members; deleted ones are never listed.
 OPEN_INVITE_STATUSES = ("pending", "expired")
 
 
-async def fetch_state(client: AdminClient) -> Current:
-    """The organization, its members, and the invites that still matter (one per email)."""
-    me, users, invites = await asyncio.gather(
+async def fetch_state(
+    client: AdminClient, *, workspace_members_of: Collection[str] | None = ()
+) -> Current:
+    """The organization, its members, open invites (one per email), workspaces and active keys.
+
+    Members are fetched for the active workspaces named in ``workspace_members_of`` (None: all).
+    """
+    me, users, invites, workspaces, keys = await asyncio.gather(
         client.me(),
         client.list_users(),
         client.list_invites(statuses=OPEN_INVITE_STATUSES),
+        client.list_workspaces(include_archived=True),
+        client.list_api_keys(status="active"),
     )
     members = tuple(sorted((member_from(u) for u in users), key=lambda m: m.email))
-    member_emails = {m.email for m in members}
+    spaces = tuple(sorted((workspace_from(w) for w in workspaces), key=lambda w: (w.name, w.id)))
     return Current(
         organization=Organization(id=str(me["id"]), name=str(me.get("name", ""))),
         members=members,
-        invites=open_invites((invite_from(i) for i in invites), exclude=member_emails),
+        invites=open_invites((invite_from(i) for i in invites), exclude={m.email for m in members}),
+        workspaces=spaces,
+        workspace_members=await _workspace_members(client, spaces, workspace_members_of),
+        api_keys=tuple(sorted((api_key_from(k) for k in keys), key=lambda k: k.id)),
     )
+
+
+async def _workspace_members(
+    client: AdminClient, workspaces: Iterable[Workspace], names: Collection[str] | None
+) -> tuple[WorkspaceMember, ...]:
+    wanted = [w for w in workspaces if not w.archived and (names is None or w.name in names)]
+    pages = await asyncio.gather(*(client.list_workspace_members(w.id) for w in wanted))
+    return tuple(workspace_member_from(m) for page in pages for m in page)
 
 
 def member_from(user: JSON) -> Member:
@@ -48,6 +74,35 @@ def invite_from(invite: JSON) -> Invite:
         status=invite["status"],
         invited_at=str(invite.get("invited_at") or ""),
         expires_at=str(invite.get("expires_at") or ""),
+    )
+
+
+def workspace_from(workspace: JSON) -> Workspace:
+    return Workspace(
+        id=workspace["id"],
+        name=str(workspace.get("name", "")),
+        archived=workspace.get("archived_at") is not None,
+    )
+
+
+def workspace_member_from(member: JSON) -> WorkspaceMember:
+    return WorkspaceMember(
+        workspace_id=member["workspace_id"],
+        user_id=member["user_id"],
+        role=member["workspace_role"],
+    )
+
+
+def api_key_from(key: JSON) -> ApiKey:
+    """Both API shapes: ``workspace_id`` (2023-06-01) or ``scope.workspace_id`` (later)."""
+    creator = key.get("created_by") or {}
+    scope = key.get("scope") or {}
+    return ApiKey(
+        id=key["id"],
+        name=str(key.get("name") or ""),
+        status=str(key.get("status") or ""),
+        workspace_id=key.get("workspace_id") or scope.get("workspace_id"),
+        created_by=creator.get("id") if creator.get("type") == "user" else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from roster.desired import Desired
 from roster.errors import RosterError
 from roster.export import render_roster_file
 from roster.model import Current
-from roster.plan import Plan, check_removal_guard, compute_plan
+from roster.plan import Plan, check_archive_guard, check_removal_guard, compute_plan
 from roster.render import SIGNS, describe, render_json, render_text
 from roster.session import ApiSettings, open_client
 from roster.state import fetch_state
@@ -53,6 +54,18 @@ class ApplyFailed(RosterError):
 class Planned:
     current: Current
     plan: Plan
+
+
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """What the user allowed beyond the safety guards."""
+
+    force: bool = False
+    allow_archive: bool = False
+
+    def check(self, planned: Plan, current: Current, desired: Desired) -> None:
+        check_removal_guard(planned, current, desired.policy, self.force)
+        check_archive_guard(planned, self.allow_archive)
 
 
 @click.command()
@@ -85,7 +98,14 @@ def plan(paths: tuple[Path, ...], output_format: str, force: bool, **options: An
 @api_options
 @click.option("--yes", is_flag=True, help="Apply without asking (for CI, after review).")
 @force_option
-def apply(paths: tuple[Path, ...], yes: bool, force: bool, **options: Any) -> None:
+@click.option(
+    "--allow-archive",
+    is_flag=True,
+    help="Allow archiving the workspaces the files mark 'archived: true' (final).",
+)
+def apply(
+    paths: tuple[Path, ...], yes: bool, force: bool, allow_archive: bool, **options: Any
+) -> None:
     """Show the plan, ask for a typed 'yes', then make the organization match the files."""
     if not yes and not stdin_is_terminal():
         raise ConfirmationRequired(
@@ -93,7 +113,8 @@ def apply(paths: tuple[Path, ...], yes: bool, force: bool, **options: Any) -> No
             "review `roster plan`, then run `roster apply --yes`"
         )
     desired = load_config(paths)
-    report = run(_plan_and_apply(desired, settings_from(options), yes=yes, force=force))
+    guards = Guards(force=force, allow_archive=allow_archive)
+    report = run(_plan_and_apply(desired, settings_from(options), yes=yes, guards=guards))
     if report is not None:
         _finish(report)
 
@@ -108,7 +129,7 @@ def apply(paths: tuple[Path, ...], yes: bool, force: bool, **options: Any) -> No
 )
 def export(output: Path | None, **options: Any) -> None:
     """Write the organization as it stands as a roster file (export, then plan: no changes)."""
-    text = render_roster_file(run(_fetch(settings_from(options))))
+    text = render_roster_file(run(_fetch(settings_from(options), workspaces=None)))
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -119,24 +140,24 @@ def export(output: Path | None, **options: Any) -> None:
 commands = [validate, plan, apply, export]
 
 
-async def _fetch(settings: ApiSettings) -> Current:
+async def _fetch(settings: ApiSettings, *, workspaces: Collection[str] | None) -> Current:
     async with open_client(settings, warn=warn) as client:
-        return await fetch_state(client)
+        return await fetch_state(client, workspace_members_of=workspaces)
 
 
 async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
-    current = await _fetch(settings)
+    current = await _fetch(settings, workspaces=desired.workspaces.keys())
     return Planned(current, compute_plan(desired, current))
 
 
 async def _plan_and_apply(
-    desired: Desired, settings: ApiSettings, *, yes: bool, force: bool
+    desired: Desired, settings: ApiSettings, *, yes: bool, guards: Guards
 ) -> ApplyReport | None:
     async with open_client(settings, warn=warn) as client:
-        current = await fetch_state(client)
+        current = await fetch_state(client, workspace_members_of=desired.workspaces.keys())
         planned = compute_plan(desired, current)
         click.echo(_render(planned, "text"), nl=False)
-        check_removal_guard(planned, current, desired.policy, force)
+        guards.check(planned, current, desired)
         if not planned.api_changes:
             click.echo("Nothing to apply.")
             return None

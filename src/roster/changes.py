@@ -1,0 +1,196 @@
+"""The values a plan is made of: ``Change`` (something apply does, or a manual action) and the
+accounts a plan shows but leaves alone (unmanaged, held back, waiting, keys to look at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+ChangeKind = Literal[
+    "invite",
+    "reinvite",
+    "update_role",
+    "create_workspace",
+    "add_workspace_member",
+    "update_workspace_member",
+    "remove_workspace_member",
+    "archive_workspace",
+    "delete_invite",
+    "remove_member",
+    "deactivate_api_key",
+    "archive_api_key",
+    "manual",
+]
+AccountKind = Literal["member", "invite", "workspace", "workspace_member"]
+
+# Kinds in plan order. Grants come before removals, so a run cut short leaves extra access behind
+# rather than missing access, and the next run finishes it: invites and role changes, then
+# workspaces and their members, then removals from workspaces before removals from the
+# organization, and last the keys of people removed. Manual actions are never applied.
+PHASES: Mapping[ChangeKind, int] = {
+    "invite": 1,
+    "reinvite": 1,
+    "update_role": 1,
+    "create_workspace": 2,
+    "add_workspace_member": 3,
+    "update_workspace_member": 3,
+    "remove_workspace_member": 4,
+    "archive_workspace": 5,
+    "delete_invite": 6,
+    "remove_member": 6,
+    "deactivate_api_key": 7,
+    "archive_api_key": 7,
+    "manual": 8,
+}
+CHANGE_KINDS: tuple[ChangeKind, ...] = tuple(PHASES)
+SUMMARY_GROUPS: Mapping[ChangeKind, str] = {
+    "invite": "invite",
+    "reinvite": "change",
+    "update_role": "change",
+    "create_workspace": "add",
+    "add_workspace_member": "add",
+    "update_workspace_member": "change",
+    "remove_workspace_member": "remove",
+    "archive_workspace": "remove",
+    "delete_invite": "remove",
+    "remove_member": "remove",
+    "deactivate_api_key": "remove",
+    "archive_api_key": "remove",
+    "manual": "manual",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One step of a plan, carrying everything ``apply_plan`` needs (ids, email, roles).
+
+    ``from_role`` is the role before (None for a new invite), ``to_role`` the role after (None for
+    a removal). ``note`` says why or, for a ``manual`` change, exactly what to do in the Console.
+    """
+
+    kind: ChangeKind
+    email: str
+    from_role: str | None = None
+    to_role: str | None = None
+    user_id: str | None = None
+    invite_id: str | None = None
+    note: str = ""
+    workspace: str = ""
+    workspace_id: str | None = None
+    key_id: str | None = None
+
+    @property
+    def phase(self) -> int:
+        return PHASES[self.kind]
+
+    @property
+    def sort_key(self) -> tuple[int, int, str, str, str]:
+        return (
+            self.phase,
+            CHANGE_KINDS.index(self.kind),
+            self.workspace,
+            self.email,
+            self.key_id or "",
+        )
+
+    @property
+    def is_manual(self) -> bool:
+        return self.kind == "manual"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "email": self.email,
+            "from_role": self.from_role,
+            "to_role": self.to_role,
+            "user_id": self.user_id,
+            "invite_id": self.invite_id,
+            "note": self.note,
+            "workspace": self.workspace or None,
+            "workspace_id": self.workspace_id,
+            "key_id": self.key_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Unmanaged:
+    """A member or pending invite the files do not list, reported and left alone."""
+
+    kind: AccountKind
+    email: str
+    role: str
+    id: str
+    workspace: str = ""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "email": self.email,
+            "role": self.role,
+            "id": self.id,
+            "workspace": self.workspace or None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """A removal or demotion of a protected account that the plan leaves out on purpose.
+
+    ``wanted_role`` is what the files say (None: the files do not list the account).
+    """
+
+    kind: AccountKind
+    email: str
+    role: str
+    wanted_role: str | None
+    workspace: str = ""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "email": self.email,
+            "role": self.role,
+            "wanted_role": self.wanted_role,
+            "workspace": self.workspace or None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A workspace member who cannot be added yet: they have not accepted their invite."""
+
+    email: str
+    workspace: str
+    role: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {"email": self.email, "workspace": self.workspace, "role": self.role}
+
+
+@dataclass(frozen=True, slots=True)
+class KeyNotice:
+    """An active API key of someone removed, listed for review (policy: report)."""
+
+    key_id: str
+    name: str
+    owner: str
+    workspace: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "name": self.name,
+            "owner": self.owner,
+            "workspace": self.workspace,
+        }
+
+
+# Anything planning can find about one account, workspace or key.
+Entry: TypeAlias = Change | Unmanaged | HeldBack | Waiting | KeyNotice

@@ -1,0 +1,264 @@
+"""Planning workspaces, their members, and the API keys of people who are removed. Pure.
+
+Org admins are workspace admins everywhere and billing members workspace billing, by the API's
+rules: those inherited memberships are never added, changed or removed here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from roster.changes import Change, ChangeKind, Entry, HeldBack, KeyNotice, Unmanaged, Waiting
+from roster.desired import Desired, DesiredWorkspace, Policy
+from roster.errors import AmbiguousStateError
+from roster.model import SETTABLE_ROLES, Current, Member, Workspace, WorkspaceMember
+
+# Org roles that make someone workspace_admin in every workspace.
+ADMIN_LIKE = frozenset({"admin", "owner", "primary_owner"})
+INHERITING_ROLES = ADMIN_LIKE | {"billing"}
+WORKSPACE_RANK = {
+    "workspace_user": 0,
+    "workspace_restricted_developer": 1,
+    "workspace_developer": 2,
+    "workspace_billing": 2,
+    "workspace_admin": 3,
+}
+KEY_CHANGES: Mapping[str, ChangeKind] = {
+    "deactivate": "deactivate_api_key",
+    "archive": "archive_api_key",
+}
+
+
+def plan_workspaces(desired: Desired, current: Current) -> list[Entry]:
+    """Create, fill and archive the workspaces the files name; report the others if asked."""
+    active = _active_by_name(current.workspaces)
+    _refuse_ambiguous(active, desired.workspaces)
+    context = _Context(desired, current)
+    entries: list[Entry] = []
+    for name, wanted in desired.workspaces.items():
+        found = active.get(name, [])
+        entries += context.plan(wanted, found[0] if found else None)
+    if desired.policy.workspaces == "report":
+        entries += _unlisted_workspaces(active, desired.workspaces)
+    return entries
+
+
+def _active_by_name(workspaces: Iterable[Workspace]) -> dict[str, list[Workspace]]:
+    named: dict[str, list[Workspace]] = defaultdict(list)
+    for workspace in workspaces:
+        if not workspace.archived:
+            named[workspace.name].append(workspace)
+    return named
+
+
+def _refuse_ambiguous(
+    active: Mapping[str, list[Workspace]], wanted: Mapping[str, DesiredWorkspace]
+) -> None:
+    for name in wanted:
+        if len(active.get(name, [])) > 1:
+            ids = ", ".join(sorted(w.id for w in active[name]))
+            raise AmbiguousStateError(
+                f"the organization has {len(active[name])} active workspaces named '{name}'"
+                f" ({ids}); rename all but one in the Console so the name identifies one"
+            )
+
+
+def _unlisted_workspaces(
+    active: Mapping[str, list[Workspace]], wanted: Mapping[str, DesiredWorkspace]
+) -> list[Entry]:
+    return [
+        Unmanaged("workspace", "", "", workspace.id, workspace.name)
+        for name, workspaces in active.items()
+        if name not in wanted
+        for workspace in workspaces
+    ]
+
+
+class _Context:
+    """What planning one workspace needs to know about the organization."""
+
+    def __init__(self, desired: Desired, current: Current) -> None:
+        self.desired = desired
+        self.policy: Policy = desired.policy
+        self.current = current
+        self.by_email = {m.email: m for m in current.members}
+        self.by_id = {m.id: m for m in current.members}
+        self.memberships = _memberships(current.workspace_members)
+
+    def plan(self, wanted: DesiredWorkspace, workspace: Workspace | None) -> list[Entry]:
+        if wanted.archived:
+            return [] if workspace is None else [self.archive(workspace)]
+        if workspace is None:
+            create = Change("create_workspace", "", workspace=wanted.name)
+            return [create, *self.listed(wanted, None, {})]
+        held = self.memberships.get(workspace.id, {})
+        return [*self.listed(wanted, workspace, held), *self.unlisted(wanted, workspace, held)]
+
+    def archive(self, workspace: Workspace) -> Change:
+        keys = sum(1 for k in self.current.api_keys if k.workspace_id == workspace.id)
+        note = f"final; {keys} active API key{'s' if keys != 1 else ''} in it stop working"
+        return Change(
+            "archive_workspace", "", workspace=workspace.name, workspace_id=workspace.id, note=note
+        )
+
+    def listed(
+        self, wanted: DesiredWorkspace, workspace: Workspace | None, held: Mapping[str, str]
+    ) -> list[Entry]:
+        entries = [
+            self.listed_member(wanted.name, workspace, email, role, held)
+            for email, role in wanted.members.items()
+        ]
+        return [entry for entry in entries if entry is not None]
+
+    def listed_member(
+        self,
+        name: str,
+        workspace: Workspace | None,
+        email: str,
+        role: str,
+        held: Mapping[str, str],
+    ) -> Entry | None:
+        member = self.by_email.get(email)
+        if member is None:
+            return Waiting(email, name, role)
+        org_role = self.effective_role(member)
+        if org_role in ADMIN_LIKE:
+            return None
+        have = self.membership_after_role_changes(member, held.get(member.id))
+        workspace_id = workspace.id if workspace else None
+        if have is None:
+            return Change(
+                "add_workspace_member",
+                email,
+                None,
+                role,
+                user_id=member.id,
+                workspace=name,
+                workspace_id=workspace_id,
+            )
+        if have == role:
+            return None
+        if self.policy.protects(email) and _demotes(have, role):
+            return HeldBack("workspace_member", email, have, role, name)
+        return Change(
+            "update_workspace_member",
+            email,
+            have,
+            role,
+            user_id=member.id,
+            workspace=name,
+            workspace_id=workspace_id,
+        )
+
+    def unlisted(
+        self, wanted: DesiredWorkspace, workspace: Workspace, held: Mapping[str, str]
+    ) -> list[Entry]:
+        entries = [
+            self.unlisted_member(workspace, self.by_id[user_id], role)
+            for user_id, role in held.items()
+            if user_id in self.by_id and self.by_id[user_id].email not in wanted.members
+        ]
+        return [entry for entry in entries if entry is not None]
+
+    def unlisted_member(self, workspace: Workspace, member: Member, role: str) -> Entry | None:
+        policy = self.policy.unmanaged_workspace_members
+        if self.membership_after_role_changes(member, role) is None:
+            return None
+        # While someone is an org admin or billing member, the API keeps their workspace roles.
+        if self.effective_role(member) in INHERITING_ROLES or self.policy.ignores(member.email):
+            return None
+        if policy == "ignore":
+            return None
+        if policy == "report":
+            return Unmanaged("workspace_member", member.email, role, member.id, workspace.name)
+        if self.policy.protects(member.email):
+            return HeldBack("workspace_member", member.email, role, None, workspace.name)
+        return Change(
+            "remove_workspace_member",
+            member.email,
+            role,
+            None,
+            user_id=member.id,
+            workspace=workspace.name,
+            workspace_id=workspace.id,
+        )
+
+    def membership_after_role_changes(self, member: Member, held: str | None) -> str | None:
+        """The workspace role ``member`` will hold once this plan's org role changes are made.
+
+        An inherited role comes and goes with the org role: a billing member made a user loses
+        workspace_billing without any workspace change, and a user made billing gains it.
+        """
+        org_role = self.effective_role(member)
+        if held is not None and is_inherited(member.role, held):
+            return held if is_inherited(org_role, held) else None
+        if held is None and org_role == "billing":
+            return "workspace_billing"
+        return held
+
+    def effective_role(self, member: Member) -> str:
+        """The org role the member will have once this plan's role changes are made."""
+        wanted = self.desired.members.get(member.email)
+        settable = wanted in SETTABLE_ROLES and member.role in SETTABLE_ROLES
+        return wanted if settable and wanted is not None else member.role
+
+
+def _memberships(members: Iterable[WorkspaceMember]) -> dict[str, dict[str, str]]:
+    held: dict[str, dict[str, str]] = defaultdict(dict)
+    for member in members:
+        held[member.workspace_id][member.user_id] = member.role
+    return held
+
+
+def is_inherited(org_role: str, workspace_role: str) -> bool:
+    """Whether the API gives ``workspace_role`` to everyone with ``org_role``."""
+    return org_role in ADMIN_LIKE or (
+        org_role == "billing" and workspace_role == "workspace_billing"
+    )
+
+
+def _demotes(have: str, wanted: str) -> bool:
+    return WORKSPACE_RANK.get(wanted, 0) < WORKSPACE_RANK.get(have, 0)
+
+
+def plan_api_keys(
+    desired: Desired, current: Current, removed: set[str], workspace_entries: Iterable[Entry]
+) -> list[Entry]:
+    """Active keys created by people removed now or before, per policy.api_keys_of_removed_members.
+
+    Keys in a workspace being archived are left out: archiving turns them off already.
+    """
+    policy = desired.policy.api_keys_of_removed_members
+    if policy == "keep":
+        return []
+    members = {m.id: m.email for m in current.members}
+    archiving = {
+        e.workspace_id
+        for e in workspace_entries
+        if isinstance(e, Change) and e.kind == "archive_workspace"
+    }
+    names = {w.id: w.name for w in current.workspaces}
+    entries: list[Entry] = []
+    for key in current.api_keys:
+        creator = key.created_by
+        if creator is None or key.workspace_id in archiving:
+            continue
+        if creator not in removed and creator in members:
+            continue
+        owner = members.get(creator, f"a former member ({creator})")
+        workspace = names.get(key.workspace_id or "", "Default")
+        if policy == "report":
+            entries.append(KeyNotice(key.id, key.name, owner, workspace))
+        else:
+            entries.append(
+                Change(
+                    KEY_CHANGES[policy],
+                    owner,
+                    user_id=creator,
+                    workspace=workspace,
+                    key_id=key.id,
+                    note=key.name,
+                )
+            )
+    return entries
