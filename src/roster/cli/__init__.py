@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from roster import __version__
-from roster.cli import sync
+from roster.cli import reports, sync
 from roster.cli.emulator import emulator
 from roster.errors import RosterError
 
@@ -49,6 +49,6 @@ def main(debug: bool) -> None:
     _configure_logging(debug)
 
 
-for _command in sync.commands:
+for _command in [*sync.commands, *reports.commands]:
     main.add_command(_command)
 main.add_command(emulator)

@@ -1,0 +1,104 @@
+"""The three output shapes every report shares: aligned tables that fit a terminal, CSV via the
+csv module, and JSON with sorted keys.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+WIDTH = 80
+GAP = "  "
+MIN_SHRUNK = 8
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column; columns with a ``shrink`` priority above 0 are cut to fit the width,
+    the highest priority first, then the widest."""
+
+    header: str
+    align: Literal["left", "right"] = "left"
+    shrink: int = 0
+
+
+def truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + ELLIPSIS
+
+
+def render_table(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    width: int = WIDTH,
+    *,
+    header: bool = True,
+) -> str:
+    """Rows under a header, aligned, cut to ``width`` by shortening the widest text cells."""
+    shown = [[c.header for c in columns]] if header else []
+    widths = _fit(columns, _natural_widths(columns, [*shown, *rows]), width)
+    lines = [_line(columns, widths, row) for row in [*shown, *rows]]
+    return "\n".join(lines) + "\n"
+
+
+def _natural_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[int]:
+    return [max((len(row[i]) for row in rows), default=0) for i in range(len(columns))]
+
+
+def _fit(columns: Sequence[Column], widths: list[int], width: int) -> list[int]:
+    widths = list(widths)
+    budget = width - len(GAP) * (len(columns) - 1)
+    while sum(widths) > budget:
+        shrinkable = [i for i, c in enumerate(columns) if c.shrink and widths[i] > MIN_SHRUNK]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: (columns[i].shrink, widths[i]))
+        widths[widest] -= 1
+    return widths
+
+
+def _line(columns: Sequence[Column], widths: Sequence[int], cells: Sequence[str]) -> str:
+    parts = [
+        _cell(cell, column, size) for cell, column, size in zip(cells, columns, widths, strict=True)
+    ]
+    return GAP.join(parts).rstrip()
+
+
+def _cell(text: str, column: Column, width: int) -> str:
+    text = truncate(text, width)
+    return text.rjust(width) if column.align == "right" else text.ljust(width)
+
+
+def render_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def render_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def compact(n: int) -> str:
+    """``24.5M``: three significant digits and a unit, for tables that must stay narrow."""
+    for size, unit in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if abs(n) >= size - size // 2000:  # 999,500 shows as 1.00M, not 1000K
+            shown = Decimal(n) / size
+            digits = 2 if abs(shown) < 10 else 1 if abs(shown) < 100 else 0
+            return f"{shown:.{digits}f}{unit}"
+    return str(n)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
