@@ -659,3 +659,73 @@ def test_apply_reports_a_failed_change_and_a_rerun_converges(
     final = roster("plan", *options, path, env=env)
     heading = "Organization: Northwind Labs (c386bbc4-cd61-4e30-98f1-6adf91b7584a)\n"
     assert (final.exit_code, final.stdout, final.stderr) == (0, f"{heading}\n{NO_CHANGES}", "")
+
+
+# --- saved plans and --detailed-exitcode ---------------------------------------------------------
+
+
+def test_detailed_exitcode_says_whether_there_is_anything_to_do(tmp_path: Path) -> None:
+    assert roster("plan", "--sandbox", "--detailed-exitcode", STARTUP).exit_code == 2
+    assert roster("apply", "--sandbox", "--yes", STARTUP).exit_code == 0
+    # Only the manual action is left: that is still drift between the files and the organization.
+    assert roster("plan", "--sandbox", "--detailed-exitcode", STARTUP).exit_code == 2
+    exported = tmp_path / "exported.yaml"
+    assert roster("export", "--sandbox", "-o", exported).exit_code == 0
+    assert roster("plan", "--sandbox", "--detailed-exitcode", exported).exit_code == 0
+    broken = BAD / "typo-role.yaml"
+    assert roster("plan", "--sandbox", "--detailed-exitcode", broken).exit_code == 1
+
+
+def test_a_saved_plan_is_applied_exactly(tmp_path: Path) -> None:
+    saved = roster("plan", "--sandbox", "--out", "plan.json", STARTUP)
+    assert saved.exit_code == 0
+    assert saved.stderr == "Saved the plan to plan.json; apply it with: roster apply plan.json\n"
+    applied = roster("apply", "--sandbox", "--yes", "plan.json")
+    assert applied.exit_code == 0
+    assert applied.stdout.startswith(saved.stdout)
+    assert "Apply complete: 13 of 13 changes made." in applied.stdout
+    after = roster("plan", "--sandbox", "--format", "json", STARTUP)
+    assert json.loads(after.stdout)["changes"] == []
+
+
+def test_a_stale_saved_plan_is_refused_and_the_drift_named(tmp_path: Path) -> None:
+    assert roster("plan", "--sandbox", "--out", "plan.json", STARTUP).exit_code == 0
+    promoted = write_roster(
+        tmp_path / "other.yaml",
+        {"members": {"margaret@tinyco.io": "billing"}, "policy": {"unmanaged": "ignore"}},
+    )
+    assert roster("apply", "--sandbox", "--yes", promoted).exit_code == 0
+    sandbox_before = SANDBOX_FILE.read_text()
+    stale = roster("apply", "--sandbox", "--yes", "plan.json")
+    assert stale.exit_code == 1
+    assert stale.stdout == ""
+    assert lines(stale.stderr) == [
+        "The organization changed since the plan was made:",
+        "  member margaret@tinyco.io role: user -> billing",
+        # Billing members hold workspace_billing in every workspace, by the API's rules.
+        "  workspace membership Production / margaret@tinyco.io appeared",
+        "  workspace membership Research / margaret@tinyco.io appeared",
+        "Error: the organization changed since the plan was made"
+        f" ({json.loads(Path('plan.json').read_text())['created_at']}) in ways that change the"
+        " plan; nothing was applied: run roster plan again",
+    ]
+    assert SANDBOX_FILE.read_text() == sandbox_before
+
+
+def test_a_tampered_saved_plan_is_refused_before_any_request(emulator: Emulator) -> None:
+    options, env = over_http(emulator)
+    roster_file = export_roster(emulator, Path("roster.yaml"))
+    roster_file["members"]["new.person@example.com"] = "user"
+    write_roster(Path("roster.yaml"), roster_file)
+    assert roster("plan", *options, "--out", "plan.json", "roster.yaml", env=env).exit_code == 0
+    text = Path("plan.json").read_text()
+    assert ADMIN_KEY not in text
+    assert '"to_role": "user"' in text
+    Path("plan.json").write_text(text.replace('"to_role": "user"', '"to_role": "developer"'))
+    emulator.clear_log()
+    refused = roster("apply", *options, "--yes", "plan.json", env=env)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "Error: plan.json: the plan file was modified after roster wrote it; plan again\n"
+    )
+    assert emulator.total() == 0

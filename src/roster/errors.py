@@ -156,7 +156,11 @@ class UnsafePlanError(RosterError):
 
 
 class StalePlanError(RosterError):
-    """A saved plan was computed from a state that has changed since."""
+    """A saved plan was computed from a state that has changed since; ``drift`` says how."""
+
+    def __init__(self, message: str, drift: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.drift = tuple(drift)
 
 
 class AmbiguousStateError(RosterError):

@@ -30,10 +30,11 @@ class RosterGroup(click.Group):
 
 
 def _configure_logging(debug: bool) -> None:
-    if debug:
+    logger = logging.getLogger("roster")
+    if debug and not any(getattr(h, "roster_debug", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-        logger = logging.getLogger("roster")
+        handler.roster_debug = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
 

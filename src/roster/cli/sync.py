@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,12 @@ from roster.cli.options import (
 )
 from roster.config import load_config, roster_files
 from roster.desired import Desired
-from roster.errors import RosterError
+from roster.errors import EXIT_CHANGES_PRESENT, RosterError, StalePlanError
 from roster.export import render_roster_file
 from roster.model import Current
 from roster.plan import Plan, check_archive_guard, check_removal_guard, compute_plan
 from roster.render import SIGNS, describe, render_json, render_text
+from roster.saved_plan import SavedPlan, read_saved_plan, still_valid, write_saved_plan
 from roster.session import ApiSettings, open_client
 from roster.state import fetch_state
 
@@ -85,12 +87,36 @@ def validate(paths: tuple[Path, ...]) -> None:
 @api_options
 @format_option
 @force_option
-def plan(paths: tuple[Path, ...], output_format: str, force: bool, **options: Any) -> None:
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save the plan to this file, for `roster apply FILE` to apply exactly.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to change, 2 when there are changes (manual ones too).",
+)
+def plan(
+    paths: tuple[Path, ...],
+    output_format: str,
+    force: bool,
+    out: Path | None,
+    detailed_exitcode: bool,
+    **options: Any,
+) -> None:
     """Show what apply would change in the organization, changing nothing."""
     desired = load_config(paths)
     planned = run(_compute(desired, settings_from(options)))
     click.echo(_render(planned.plan, output_format), nl=False)
     check_removal_guard(planned.plan, planned.current, desired.policy, force)
+    if out is not None:
+        write_saved_plan(
+            out, planned.plan, desired, planned.current, files=roster_files(paths), now=_now()
+        )
+        click.echo(f"Saved the plan to {out}; apply it with: roster apply {out}", err=True)
+    if detailed_exitcode and not planned.plan.is_empty:
+        raise click.exceptions.Exit(EXIT_CHANGES_PRESENT)
 
 
 @click.command()
@@ -106,15 +132,19 @@ def plan(paths: tuple[Path, ...], output_format: str, force: bool, **options: An
 def apply(
     paths: tuple[Path, ...], yes: bool, force: bool, allow_archive: bool, **options: Any
 ) -> None:
-    """Show the plan, ask for a typed 'yes', then make the organization match the files."""
+    """Show the plan, ask for a typed 'yes', then make the organization match the files.
+
+    Given one plan file saved by `roster plan --out FILE.json`, apply exactly that plan, after
+    checking the organization has not changed in a way that changes it.
+    """
     if not yes and not stdin_is_terminal():
         raise ConfirmationRequired(
             "apply needs a typed 'yes' and standard input is not a terminal; "
             "review `roster plan`, then run `roster apply --yes`"
         )
-    desired = load_config(paths)
     guards = Guards(force=force, allow_archive=allow_archive)
-    report = run(_plan_and_apply(desired, settings_from(options), yes=yes, guards=guards))
+    source = _saved_plan_source(paths) or load_config(paths)
+    report = run(_plan_and_apply(source, settings_from(options), yes=yes, guards=guards))
     if report is not None:
         _finish(report)
 
@@ -150,12 +180,21 @@ async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
     return Planned(current, compute_plan(desired, current))
 
 
+def _saved_plan_source(paths: tuple[Path, ...]) -> SavedPlan | None:
+    """A saved plan when apply was given one ``.json`` file (roster files are YAML)."""
+    if len(paths) == 1 and paths[0].suffix == ".json" and paths[0].is_file():
+        return read_saved_plan(paths[0])
+    return None
+
+
 async def _plan_and_apply(
-    desired: Desired, settings: ApiSettings, *, yes: bool, guards: Guards
+    source: Desired | SavedPlan, settings: ApiSettings, *, yes: bool, guards: Guards
 ) -> ApplyReport | None:
+    desired = source.desired if isinstance(source, SavedPlan) else source
     async with open_client(settings, warn=warn) as client:
         current = await fetch_state(client, workspace_members_of=desired.workspaces.keys())
-        planned = compute_plan(desired, current)
+        planned = _still_valid(source, current) if isinstance(source, SavedPlan) else None
+        planned = planned or compute_plan(desired, current)
         click.echo(_render(planned, "text"), nl=False)
         guards.check(planned, current, desired)
         if not planned.api_changes:
@@ -165,6 +204,20 @@ async def _plan_and_apply(
             click.echo("Apply cancelled; nothing was changed.")
             raise click.exceptions.Exit(1)
         return await apply_plan(planned, client, progress=_show_progress)
+
+
+def _still_valid(saved: SavedPlan, current: Current) -> Plan:
+    try:
+        return still_valid(saved, current)
+    except StalePlanError as stale:
+        click.echo("The organization changed since the plan was made:", err=True)
+        for line in stale.drift:
+            click.echo(f"  {line}", err=True)
+        raise
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _confirmed() -> bool:

@@ -1,0 +1,271 @@
+"""Saved plans: what ``roster plan --out`` writes and ``roster apply plan.json`` applies.
+
+The file holds the plan, the desired state it was computed from, a snapshot of the state it saw
+and digests of both, never the key. Before applying, the organization is read again: the saved
+plan is applied only if it is still exactly the plan that state gives; otherwise the drift is
+explained in words (deepdiff of the two snapshots) and nothing is applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from roster import __version__
+from roster.changes import Change, HeldBack, KeyNotice, Unmanaged, Waiting
+from roster.desired import Desired, DesiredWorkspace, OrganizationRef, Policy, RemovalLimit
+from roster.errors import RosterError, StalePlanError
+from roster.model import Current, Organization
+from roster.plan import Plan, compute_plan
+
+FORMAT_VERSION = 1
+MAX_DRIFT_LINES = 20
+
+
+class PlanFileError(RosterError):
+    """A saved plan file that cannot be used: unreadable, modified, or from another version."""
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    plan: Plan
+    desired: Desired
+    state: Mapping[str, Any]
+    config_digest: str
+    created_at: str
+
+    @property
+    def state_fingerprint(self) -> str:
+        return fingerprint(self.state)
+
+
+def write_saved_plan(
+    path: Path, plan: Plan, desired: Desired, current: Current, *, files: Sequence[Path], now: str
+) -> None:
+    body = {
+        "format_version": FORMAT_VERSION,
+        "roster_version": __version__,
+        "created_at": now,
+        "organization": {"id": plan.organization.id, "name": plan.organization.name},
+        "config_digest": config_digest(files),
+        "state_fingerprint": fingerprint(snapshot(current)),
+        "plan": plan.data,
+        "desired": desired_data(desired),
+        "state": snapshot(current),
+    }
+    document = {**body, "digest": fingerprint(body)}
+    path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_saved_plan(path: Path) -> SavedPlan:
+    document = _load(path)
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PlanFileError(
+            f"{path}: plan format {version!r} is not one this roster ({__version__}) reads"
+            f" (format {FORMAT_VERSION}); make the plan again with this roster"
+        )
+    body = {k: v for k, v in document.items() if k != "digest"}
+    if document.get("digest") != fingerprint(body):
+        raise PlanFileError(f"{path}: the plan file was modified after roster wrote it; plan again")
+    return SavedPlan(
+        plan=plan_from_data(body["plan"]),
+        desired=desired_from_data(body["desired"]),
+        state=body["state"],
+        config_digest=str(body["config_digest"]),
+        created_at=str(body["created_at"]),
+    )
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PlanFileError(f"{path}: not a roster plan file ({error})") from None
+    if not isinstance(document, dict) or "plan" not in document:
+        raise PlanFileError(f"{path}: not a roster plan file (no plan in it)")
+    return document
+
+
+def still_valid(saved: SavedPlan, current: Current) -> Plan:
+    """The saved plan, if ``current`` still gives exactly its changes; else ``StalePlanError``."""
+    if current.organization.id != saved.plan.organization.id:
+        raise PlanFileError(
+            f"the plan is for organization {saved.plan.organization.name}"
+            f" ({saved.plan.organization.id}) but the key belongs to {current.organization.name}"
+            f" ({current.organization.id})"
+        )
+    if fingerprint(snapshot(current)) == saved.state_fingerprint:
+        return saved.plan
+    if _actions(compute_plan(saved.desired, current)) == _actions(saved.plan):
+        return saved.plan
+    drift = describe_drift(saved.state, snapshot(current))
+    raise StalePlanError(
+        f"the organization changed since the plan was made ({saved.created_at}) in ways that"
+        " change the plan; nothing was applied: run roster plan again",
+        drift,
+    )
+
+
+def _actions(plan: Plan) -> list[dict[str, Any]]:
+    # What apply would do; what a plan only reports may drift without making it stale.
+    return [change.data for change in plan.api_changes]
+
+
+# --- digests and snapshots -------------------------------------------------------------------
+
+
+def fingerprint(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def config_digest(files: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def snapshot(current: Current) -> dict[str, Any]:
+    """The state as plain data keyed the way people name things, for digests and diffs."""
+    emails = {m.id: m.email for m in current.members}
+    names = {w.id: w.name for w in current.workspaces}
+    return {
+        "organization": {"id": current.organization.id, "name": current.organization.name},
+        "members": {m.email: {"id": m.id, "role": m.role} for m in current.members},
+        "invites": {
+            i.email: {"id": i.id, "role": i.role, "status": i.status} for i in current.invites
+        },
+        "workspaces": {w.id: {"name": w.name, "archived": w.archived} for w in current.workspaces},
+        "workspace_members": {
+            f"{names.get(m.workspace_id, m.workspace_id)} / {emails.get(m.user_id, m.user_id)}": (
+                m.role
+            )
+            for m in current.workspace_members
+        },
+        "api_keys": {
+            k.id: {
+                "name": k.name,
+                "status": k.status,
+                "created_by": emails.get(k.created_by or "", k.created_by),
+            }
+            for k in current.api_keys
+        },
+    }
+
+
+_SECTION_WORDS = {
+    "members": "member",
+    "invites": "invite for",
+    "workspaces": "workspace",
+    "workspace_members": "workspace membership",
+    "api_keys": "API key",
+    "organization": "organization",
+}
+
+
+def describe_drift(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """What changed between two snapshots, one line each, in plain words."""
+    diff = DeepDiff(dict(before), dict(after), view="tree")
+    lines = [
+        *(_changed(level) for level in diff.get("values_changed", [])),
+        *(_changed(level) for level in diff.get("type_changes", [])),
+        *(_appeared(level, "appeared") for level in diff.get("dictionary_item_added", [])),
+        *(_appeared(level, "is gone") for level in diff.get("dictionary_item_removed", [])),
+    ]
+    lines.sort()
+    if len(lines) > MAX_DRIFT_LINES:
+        hidden = len(lines) - MAX_DRIFT_LINES
+        lines = [*lines[:MAX_DRIFT_LINES], f"... and {hidden} more differences"]
+    return lines
+
+
+def _changed(level: Any) -> str:
+    section, *rest = level.path(output_format="list")
+    what = " ".join(str(part) for part in rest)
+    return f"{_SECTION_WORDS.get(section, section)} {what}: {level.t1} -> {level.t2}"
+
+
+def _appeared(level: Any, verb: str) -> str:
+    section, *rest = level.path(output_format="list")
+    return f"{_SECTION_WORDS.get(section, section)} {' '.join(map(str, rest))} {verb}"
+
+
+# --- values to data and back ------------------------------------------------------------------
+
+
+def desired_data(desired: Desired) -> dict[str, Any]:
+    policy = desired.policy
+    organization = desired.organization
+    return {
+        "members": dict(desired.members),
+        "organization": None
+        if organization is None
+        else {"id": organization.id, "name": organization.name},
+        "policy": {
+            "unmanaged": policy.unmanaged,
+            "ignore": list(policy.ignore),
+            "protected": sorted(policy.protected),
+            "max_removals": str(policy.max_removals),
+            "workspaces": policy.workspaces,
+            "workspace_members": policy.workspace_members,
+            "api_keys_of_removed_members": policy.api_keys_of_removed_members,
+        },
+        "workspaces": {
+            name: {"members": dict(w.members), "archived": w.archived}
+            for name, w in desired.workspaces.items()
+        },
+    }
+
+
+def desired_from_data(data: Mapping[str, Any]) -> Desired:
+    policy = data["policy"]
+    limit = str(policy["max_removals"])
+    organization = data.get("organization")
+    return Desired(
+        members=MappingProxyType(dict(data["members"])),
+        policy=Policy(
+            unmanaged=policy["unmanaged"],
+            ignore=tuple(policy["ignore"]),
+            protected=frozenset(policy["protected"]),
+            max_removals=RemovalLimit.parse(limit if limit.endswith("%") else int(limit)),
+            workspaces=policy["workspaces"],
+            workspace_members=policy["workspace_members"],
+            api_keys_of_removed_members=policy["api_keys_of_removed_members"],
+        ),
+        organization=None if organization is None else OrganizationRef(**organization),
+        workspaces=MappingProxyType(
+            {
+                name: DesiredWorkspace(name, MappingProxyType(dict(w["members"])), w["archived"])
+                for name, w in data["workspaces"].items()
+            }
+        ),
+    )
+
+
+def plan_from_data(data: Mapping[str, Any]) -> Plan:
+    return Plan(
+        Organization(**data["organization"]),
+        changes=tuple(_change(c) for c in [*data["changes"], *data["manual"]]),
+        unmanaged=tuple(Unmanaged(**_workspace_text(u)) for u in data["unmanaged"]),
+        held_back=tuple(HeldBack(**_workspace_text(h)) for h in data["held_back"]),
+        waiting=tuple(Waiting(**w) for w in data["waiting"]),
+        api_keys=tuple(KeyNotice(**k) for k in data["api_keys"]),
+    )
+
+
+def _change(data: Mapping[str, Any]) -> Change:
+    return Change(**_workspace_text(data))
+
+
+def _workspace_text(data: Mapping[str, Any]) -> dict[str, Any]:
+    # The JSON form writes an empty workspace as null; the values keep it as "".
+    return {**data, "workspace": data.get("workspace") or ""}

@@ -1,0 +1,131 @@
+"""Saved plans: written, read back, refused when stale, tampered, foreign or from a newer format."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from roster.desired import Desired, DesiredWorkspace, Policy, RemovalLimit
+from roster.errors import StalePlanError
+from roster.model import Current
+from roster.plan import Plan
+from roster.saved_plan import (
+    PlanFileError,
+    desired_data,
+    desired_from_data,
+    plan_from_data,
+    read_saved_plan,
+    still_valid,
+    write_saved_plan,
+)
+from roster.state import fetch_state
+from tests.support import Org, make_store
+
+DESIRED = Desired(
+    {"ann@example.io": "developer", "new@example.io": "user", "boss@example.io": "admin"},
+    Policy(unmanaged="remove", max_removals=RemovalLimit(10, percent=True)),
+    workspaces={"W1": DesiredWorkspace("W1", {"ann@example.io": "workspace_developer"})},
+)
+MEMBERS = {"ann@example.io": "user", "old@example.io": "user", "boss@example.io": "admin"}
+
+
+def saved_against(org: Org, tmp_path: Path) -> tuple[Path, Plan]:
+    roster_file = tmp_path / "roster.yaml"
+    roster_file.write_text("members: {}\n")
+
+    async def make() -> tuple[Plan, Current]:
+        plan = await org.plan(DESIRED)
+        return plan, await fetch_state(org.client(), workspace_members_of=["W1"])
+
+    plan, current = asyncio.run(make())
+    path = tmp_path / "plan.json"
+    write_saved_plan(path, plan, DESIRED, current, files=[roster_file], now="2026-11-24T10:00:00Z")
+    return path, plan
+
+
+def current_of(org: Org) -> Current:
+    return asyncio.run(fetch_state(org.client(), workspace_members_of=["W1"]))
+
+
+def test_a_saved_plan_reads_back_as_the_same_values(tmp_path: Path) -> None:
+    org = Org(make_store(MEMBERS, {}, {"W1": {}}))
+    path, plan = saved_against(org, tmp_path)
+    saved = read_saved_plan(path)
+    assert saved.plan == plan
+    assert saved.desired == DESIRED
+    assert saved.config_digest.startswith("sha256:")
+    assert plan_from_data(plan.data) == plan
+    assert desired_from_data(desired_data(DESIRED)) == DESIRED
+
+
+def test_an_unchanged_organization_gets_exactly_the_saved_plan(tmp_path: Path) -> None:
+    org = Org(make_store(MEMBERS, {}, {"W1": {}}))
+    path, plan = saved_against(org, tmp_path)
+    assert still_valid(read_saved_plan(path), current_of(org)) == plan
+
+
+def test_drift_that_changes_the_plan_is_refused_and_named(tmp_path: Path) -> None:
+    org = Org(make_store(MEMBERS, {}, {"W1": {}}))
+    path, _ = saved_against(org, tmp_path)
+    ann = org.store.user_by_email("ann@example.io")
+    assert ann is not None
+    asyncio.run(org.client().update_user(ann.id, "billing"))
+    with pytest.raises(
+        StalePlanError, match="nothing was applied: run roster plan again"
+    ) as caught:
+        still_valid(read_saved_plan(path), current_of(org))
+    assert "member ann@example.io role: user -> billing" in caught.value.drift
+
+
+def test_drift_that_leaves_the_actions_alone_is_not_stale(tmp_path: Path) -> None:
+    org = Org(make_store(MEMBERS, {}, {"W1": {}, "W2": {}}))
+    path, plan = saved_against(org, tmp_path)
+    asyncio.run(org.client().create_workspace("Unrelated"))
+    assert still_valid(read_saved_plan(path), current_of(org)) == plan
+
+
+def test_a_plan_for_another_organization_is_refused(tmp_path: Path) -> None:
+    path, _ = saved_against(Org(make_store(MEMBERS, {}, {"W1": {}})), tmp_path)
+    other = Org(make_store(MEMBERS, {}, {"W1": {}}))
+    with pytest.raises(PlanFileError, match="the plan is for organization Prop Org"):
+        still_valid(read_saved_plan(path), current_of(other))
+
+
+def rewrite(path: Path, edit: dict[str, object]) -> None:
+    document = json.loads(path.read_text())
+    document.update(edit)
+    path.write_text(json.dumps(document))
+
+
+def test_a_modified_plan_file_is_refused(tmp_path: Path) -> None:
+    path, _ = saved_against(Org(make_store(MEMBERS, {}, {"W1": {}})), tmp_path)
+    document = json.loads(path.read_text())
+    document["plan"]["changes"][0]["to_role"] = "billing"
+    path.write_text(json.dumps(document))
+    with pytest.raises(PlanFileError, match="modified after roster wrote it"):
+        read_saved_plan(path)
+
+
+def test_a_newer_format_is_refused(tmp_path: Path) -> None:
+    path, _ = saved_against(Org(make_store(MEMBERS, {}, {"W1": {}})), tmp_path)
+    rewrite(path, {"format_version": 2})
+    with pytest.raises(PlanFileError, match="plan format 2 is not one this roster"):
+        read_saved_plan(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not a roster plan file"),
+        ('{"members": {}}', "no plan in it"),
+        ("[]", "no plan"),
+    ],
+)
+def test_files_that_are_not_plans_are_refused(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(content)
+    with pytest.raises(PlanFileError, match=message):
+        read_saved_plan(path)
