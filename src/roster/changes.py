@@ -5,7 +5,7 @@ accounts a plan shows but leaves alone (unmanaged, held back, waiting, keys to l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal, TypeAlias
 
 ChangeKind = Literal[
@@ -62,8 +62,21 @@ SUMMARY_GROUPS: Mapping[ChangeKind, str] = {
 }
 
 
+class _AsData:
+    """``data``: the value as JSON-ready data, field by field (an empty workspace as null)."""
+
+    __slots__ = ()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        if "workspace" in values:
+            values["workspace"] = values["workspace"] or None
+        return values
+
+
 @dataclass(frozen=True, slots=True)
-class Change:
+class Change(_AsData):
     """One step of a plan, carrying everything ``apply_plan`` needs (ids, email, roles).
 
     ``from_role`` is the role before (None for a new invite), ``to_role`` the role after (None for
@@ -99,24 +112,9 @@ class Change:
     def is_manual(self) -> bool:
         return self.kind == "manual"
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "email": self.email,
-            "from_role": self.from_role,
-            "to_role": self.to_role,
-            "user_id": self.user_id,
-            "invite_id": self.invite_id,
-            "note": self.note,
-            "workspace": self.workspace or None,
-            "workspace_id": self.workspace_id,
-            "key_id": self.key_id,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class Unmanaged:
+class Unmanaged(_AsData):
     """A member or pending invite the files do not list, reported and left alone."""
 
     kind: AccountKind
@@ -125,19 +123,9 @@ class Unmanaged:
     id: str
     workspace: str = ""
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "email": self.email,
-            "role": self.role,
-            "id": self.id,
-            "workspace": self.workspace or None,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class HeldBack:
+class HeldBack(_AsData):
     """A removal or demotion of a protected account that the plan leaves out on purpose.
 
     ``wanted_role`` is what the files say (None: the files do not list the account).
@@ -149,47 +137,24 @@ class HeldBack:
     wanted_role: str | None
     workspace: str = ""
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "email": self.email,
-            "role": self.role,
-            "wanted_role": self.wanted_role,
-            "workspace": self.workspace or None,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class Waiting:
+class Waiting(_AsData):
     """A workspace member who cannot be added yet: they have not accepted their invite."""
 
     email: str
     workspace: str
     role: str
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return {"email": self.email, "workspace": self.workspace, "role": self.role}
-
 
 @dataclass(frozen=True, slots=True)
-class KeyNotice:
+class KeyNotice(_AsData):
     """An active API key of someone removed, listed for review (policy: report)."""
 
     key_id: str
     name: str
     owner: str
     workspace: str
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return {
-            "key_id": self.key_id,
-            "name": self.name,
-            "owner": self.owner,
-            "workspace": self.workspace,
-        }
 
 
 # Anything planning can find about one account, workspace or key.
