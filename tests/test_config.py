@@ -204,9 +204,23 @@ def test_the_enterprise_example_merges_its_team_files() -> None:
         ignore=("*@svc.globex.com", "ci-bot-?@globex.com"),
         protected=frozenset({"hank.scorpio@globex.com", "cfo@globex.com"}),
         max_removals=RemovalLimit(5, percent=True),
+        workspaces="report",
+        workspace_members="report",
+        api_keys_of_removed_members="archive",
     )
     assert desired.members["raj.patel@globex.com"] == "developer"
     assert desired.members["hana.kim@globex.com"] == "billing"
+    assert sorted(desired.workspaces) == [
+        "Legacy Billing",
+        "Platform Production",
+        "Platform Staging",
+        "Research",
+    ]
+    assert desired.workspaces["Legacy Billing"].archived
+    assert desired.workspaces["Platform Staging"].members == {
+        "raj.patel@globex.com": "workspace_developer",
+        "sofia.ortiz@globex.com": "workspace_developer",
+    }
 
 
 def test_emails_are_stored_lower_case_and_globs_too(tmp_path: Path) -> None:
