@@ -311,7 +311,7 @@ def test_a_wrong_option_is_a_usage_error() -> None:
     result = roster("plan", "--sandbox", "--format", "xml", STARTUP)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.endswith(
-        "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json'.\n"
+        "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json', 'markdown'.\n"
     )
 
 
@@ -329,7 +329,7 @@ EXAMPLE_SUMMARIES = {
 
 def test_every_example_has_an_expected_summary() -> None:
     on_disk = {p.relative_to(EXAMPLES).as_posix() for p in EXAMPLES.glob("*/*.yaml")}
-    on_disk |= {p.name for p in EXAMPLES.iterdir() if p.is_dir() and len(list(p.iterdir())) > 1}
+    on_disk |= {p.name for p in EXAMPLES.iterdir() if len(list(p.glob("*.yaml"))) > 1}
     assert on_disk == set(EXAMPLE_SUMMARIES)
 
 

@@ -1,20 +1,8 @@
 """Turn a ``Plan`` into what people and programs read: Terraform-like text, or JSON.
 
-The JSON form (``render_json``) is ``Plan.data`` with sorted keys, and never holds a secret::
-
-    {
-      "format_version": 1,
-      "organization": {"id": str, "name": str},
-      "changes":   [Change],   # what apply does, in order: invites and role changes, then removals
-      "manual":    [Change],   # what only a person in the Console can do; apply never tries
-      "unmanaged": [{"kind": "member" | "invite", "email", "role", "id"}],  # reported, left alone
-      "held_back": [{"kind", "email", "role", "wanted_role"}],  # protected: not removed or demoted
-      "summary":   {"invite", "change", "remove", "manual", "unmanaged", "held_back": int}
-    }
-
-A ``Change`` is ``{"kind", "email", "from_role", "to_role", "user_id", "invite_id", "note"}``, every
-key always present (null when it does not apply); ``kind`` is one of ``invite``, ``reinvite``,
-``update_role``, ``delete_invite``, ``remove_member``, ``manual``.
+The JSON form (``render_json``) is ``Plan.data`` with sorted keys, and never holds a secret; every
+field is documented in ``docs/plan-format.md`` under its ``format_version``. The markdown form for
+pull-request comments is in ``render_markdown``.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from roster.export import render_roster_file
 from roster.model import Current
 from roster.plan import Plan, check_archive_guard, check_removal_guard, compute_plan
 from roster.render import SIGNS, describe, render_json, render_text
+from roster.render_markdown import render_markdown
 from roster.saved_plan import SavedPlan, read_saved_plan, still_valid, write_saved_plan
 from roster.session import ApiSettings, open_client
 from roster.state import fetch_state
@@ -34,10 +35,10 @@ from roster.state import fetch_state
 format_option = click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "markdown"]),
     default="text",
     show_default=True,
-    help="text for people, json for programs.",
+    help="text for people, json for programs, markdown for a pull-request comment.",
 )
 force_option = click.option(
     "--force", is_flag=True, help="Allow a plan that removes more than policy.max_removals."
@@ -231,6 +232,8 @@ def _confirmed() -> bool:
 
 
 def _render(planned: Plan, output_format: str) -> str:
+    if output_format == "markdown":
+        return render_markdown(planned)
     return (
         render_json(planned) if output_format == "json" else render_text(planned, color=use_color())
     )
