@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection, Iterable
 from typing import Any
 
 from roster.api import AdminClient
+from roster.concurrency import gather_or_cancel
 from roster.model import (
     ApiKey,
     Current,
@@ -29,7 +29,7 @@ async def fetch_state(
 
     Members are fetched for the active workspaces named in ``workspace_members_of`` (None: all).
     """
-    me, users, invites, workspaces, keys = await asyncio.gather(
+    me, users, invites, workspaces, keys = await gather_or_cancel(
         client.me(),
         client.list_users(),
         client.list_invites(statuses=OPEN_INVITE_STATUSES),
@@ -52,7 +52,7 @@ async def _workspace_members(
     client: AdminClient, workspaces: Iterable[Workspace], names: Collection[str] | None
 ) -> tuple[WorkspaceMember, ...]:
     wanted = [w for w in workspaces if not w.archived and (names is None or w.name in names)]
-    pages = await asyncio.gather(*(client.list_workspace_members(w.id) for w in wanted))
+    pages = await gather_or_cancel(*(client.list_workspace_members(w.id) for w in wanted))
     return tuple(workspace_member_from(m) for page in pages for m in page)
 
 

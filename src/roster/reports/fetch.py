@@ -6,13 +6,13 @@ many at once); ``on_request`` hears each finished one. The organization may come
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from roster.api import AdminClient
 from roster.cache import MeCache
+from roster.concurrency import gather_or_cancel
 from roster.model import Invite, Member, Organization
 from roster.reports.cost import CostQuery, CostReport, cost_report
 from roster.reports.dashboard import Dashboard, dashboard
@@ -48,7 +48,7 @@ async def organization(client: AdminClient, cache: MeCache | None = None) -> Org
 
 
 async def people(client: AdminClient) -> People:
-    users, invites = await asyncio.gather(
+    users, invites = await gather_or_cancel(
         client.list_users(), client.list_invites(statuses=OPEN_INVITE_STATUSES)
     )
     members = tuple(sorted((member_from(u) for u in users), key=lambda m: m.email))
@@ -66,7 +66,7 @@ async def workspace_names(client: AdminClient) -> dict[str, str]:
 
 
 async def org(client: AdminClient, cache: MeCache | None = None) -> OrgSummary:
-    found, folks, active = await asyncio.gather(
+    found, folks, active = await gather_or_cancel(
         organization(client, cache), people(client), workspaces(client)
     )
     infos = [WorkspaceInfo(str(w["id"]), str(w["name"]), str(w["created_at"])) for w in active]
@@ -83,7 +83,7 @@ async def _buckets(
         on_request()
         return buckets
 
-    pages = await asyncio.gather(*(one(chunk) for chunk in chunks))
+    pages = await gather_or_cancel(*(one(chunk) for chunk in chunks))
     return [bucket for page in pages for bucket in page]
 
 
@@ -100,7 +100,7 @@ async def usage(
         )
 
     names = workspace_names(client) if "workspace" in query.group_by else _no_names()
-    buckets, known = await asyncio.gather(_buckets(query.chunks, fetch, on_request), names)
+    buckets, known = await gather_or_cancel(_buckets(query.chunks, fetch, on_request), names)
     return usage_report(query.period, query.bucket, query.group_by, buckets, known)
 
 
@@ -116,7 +116,7 @@ async def cost(
         )
 
     names = workspace_names(client) if "workspace" in query.group_by else _no_names()
-    buckets, known = await asyncio.gather(_buckets(query.chunks, fetch, on_request), names)
+    buckets, known = await gather_or_cancel(_buckets(query.chunks, fetch, on_request), names)
     return cost_report(query.period, query.group_by, buckets, known)
 
 
@@ -136,7 +136,7 @@ async def report(
     on_request: OnRequest = _nothing,
 ) -> Dashboard:
     usage_query, cost_query = dashboard_queries(period)
-    found, folks, used, spent = await asyncio.gather(
+    found, folks, used, spent = await gather_or_cancel(
         organization(client, cache),
         people(client),
         usage(client, usage_query, on_request),
