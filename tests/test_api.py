@@ -44,9 +44,14 @@ class Emulator:
         self.transport = InProcessTransport(self.app)
         self.control = httpx.AsyncClient(transport=self.transport, base_url=BASE_URL)
         self.delays: list[float] = []
+        self.now = 0.0
 
     async def sleep(self, seconds: float) -> None:
         self.delays.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
     def client(self, key: str = ADMIN_KEY, **options: Any) -> AdminClient:
         http = make_http_client(BASE_URL, Secret(key), transport=self.transport)
@@ -55,6 +60,7 @@ class Emulator:
             retry=options.pop("retry", RetryPolicy()),
             rng=random.Random(0),
             sleep=self.sleep,
+            clock=self.clock,
             max_concurrency=options.pop("max_concurrency", 8),
         )
         return AdminClient(http, requester=requester, **options)
@@ -177,11 +183,12 @@ async def test_business_rule_errors_carry_the_error_code(emulator: Emulator) -> 
 # Retries
 
 
-async def test_retry_after_is_honoured(emulator: Emulator) -> None:
+async def test_retry_after_is_honoured_never_sooner(emulator: Emulator) -> None:
     await emulator.fault("429", "GET", "/v1/organizations/me", retry_after=0.25)
     me = await emulator.client().me()
     assert me["type"] == "organization"
-    assert emulator.delays == [0.25]
+    [delay] = emulator.delays
+    assert 0.25 <= delay <= 0.3  # up to a fifth later, so refused requests do not return together
 
 
 async def test_overload_and_server_errors_back_off_exponentially(emulator: Emulator) -> None:
@@ -195,23 +202,62 @@ async def test_overload_and_server_errors_back_off_exponentially(emulator: Emula
     assert 1.5 <= third <= 2.0
 
 
-async def test_retries_are_bounded(emulator: Emulator) -> None:
-    await emulator.post("faults", {"faults": [{"kind": "529"}] * 3})
+async def test_failures_are_bounded(emulator: Emulator) -> None:
+    await emulator.post("faults", {"faults": [{"kind": "500"}] * 3})
     client = emulator.client(retry=RetryPolicy(max_attempts=3))
     with pytest.raises(ServerError) as caught:
         await client.me()
-    assert caught.value.status == 529
+    assert caught.value.status == 500
     assert caught.value.attempts == 3
     assert "after 3 attempts" in str(caught.value)
     assert len(emulator.delays) == 2
 
 
+async def test_refusals_have_a_budget_of_their_own(emulator: Emulator) -> None:
+    # Two failures and three overload refusals: neither budget is used up, so it succeeds.
+    faults = [{"kind": "500"}, {"kind": "529"}, {"kind": "529"}, {"kind": "500"}, {"kind": "529"}]
+    await emulator.post("faults", {"faults": faults})
+    client = emulator.client(retry=RetryPolicy(max_attempts=3, max_refusals=4))
+    assert (await client.me())["type"] == "organization"
+    assert len(emulator.delays) == 5
+
+
+async def test_refusals_are_bounded(emulator: Emulator) -> None:
+    await emulator.post("faults", {"faults": [{"kind": "529"}] * 3})
+    client = emulator.client(retry=RetryPolicy(max_refusals=3))
+    with pytest.raises(ServerError) as caught:
+        await client.me()
+    assert (caught.value.status, caught.value.attempts) == (529, 3)
+
+
 async def test_rate_limit_exhausted_tells_the_user_to_slow_down(emulator: Emulator) -> None:
     await emulator.post("faults", {"faults": [{"kind": "429", "retry_after": 1}] * 2})
-    client = emulator.client(retry=RetryPolicy(max_attempts=2))
+    client = emulator.client(retry=RetryPolicy(max_refusals=2))
     with pytest.raises(RateLimitError, match="slow down"):
         await client.me()
-    assert emulator.delays == [1.0]
+    [delay] = emulator.delays
+    assert 1.0 <= delay <= 1.2
+
+
+async def test_a_rate_limit_holds_every_request_not_only_the_refused_one(
+    emulator: Emulator,
+) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)  # time stands still: every wait for the hold shows
+
+    http = make_http_client(BASE_URL, Secret(ADMIN_KEY), transport=emulator.transport)
+    requester = Requester(http, rng=random.Random(0), sleep=sleep, clock=lambda: 100.0)
+    client = AdminClient(http, requester=requester)
+    await emulator.fault("429", "GET", "/v1/organizations/me", retry_after=2)
+    await client.me()
+    backoff = slept[0]
+    assert 2.0 <= backoff <= 2.4
+    await client.list_users()  # a different request, after the refusal: it waits too
+    # The refused request's back-off, its own wait for the hold, the next request's wait for the
+    # hold, then that request's spacing: the pacer widened to the API's wait, capped at 2 s.
+    assert slept == pytest.approx([backoff, backoff, backoff, RateLimiter.MAX_ADAPTIVE_INTERVAL])
 
 
 async def test_retry_after_is_capped(emulator: Emulator) -> None:
@@ -312,6 +358,28 @@ async def test_rate_limiter_spaces_requests() -> None:
     for _ in range(3):
         await pacer.wait()
     assert slept == [0.25, 0.5]
+
+
+async def test_rate_limiter_widens_after_a_refusal_and_narrows_with_successes() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    pacer = RateLimiter(None, clock=lambda: 0.0, sleep=sleep)
+    await pacer.wait()
+    assert (pacer.interval, slept) == (0.0, [])  # no cap, no refusal: no spacing at all
+    pacer.refused(0.5)
+    assert pacer.interval == 0.5
+    for _ in range(10):
+        pacer.succeeded()
+    assert pacer.interval == pytest.approx(0.5 * 0.9**10)
+    for _ in range(100):
+        pacer.succeeded()
+    assert pacer.interval == 0.0
+    capped = RateLimiter(4, clock=lambda: 0.0, sleep=sleep)
+    capped.refused(0.01)
+    assert capped.interval == 0.25  # never faster than --max-rps
 
 
 async def test_concurrency_is_bounded(emulator: Emulator) -> None:

@@ -506,7 +506,7 @@ def test_debug_through_a_failure_that_outlasts_the_retries(
     export_roster(shared_emulator, in_tmp_cwd / "org.yaml")
     options, env = over_http(shared_emulator)
     shared_emulator.clear_log()
-    attempts = RetryPolicy().max_attempts
+    attempts = RetryPolicy().max_refusals  # 429s prove nothing was done: their own budget
     shared_emulator.fail("429", "GET", f"{ORG}/users", times=attempts, retry_after=0.01)
     result = roster("--debug", "plan", *options, "org.yaml", env=env)
     assert (result.exit_code, result.stdout) == (1, "")
@@ -615,7 +615,7 @@ def test_apply_reports_a_failed_change_and_a_rerun_converges(
     data["members"] |= {stuck: "developer", promoted: "developer", "new.hire@example.com": "user"}
     path = write_roster(in_tmp_cwd / "roster.yaml", data)
     options, env = over_http(emulator)
-    attempts = RetryPolicy().max_attempts
+    attempts = RetryPolicy().max_refusals  # 429s prove nothing was done: their own budget
     emulator.clear_log()
     emulator.fail(
         "429", "POST", f"{ORG}/users/{emulator.user_id(stuck)}", attempts, retry_after=0.01

@@ -77,6 +77,9 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 60.0
+    # Refusals (429, 529) prove nothing was done, so they get a budget of their own: a busy
+    # API slows roster down rather than failing its changes.
+    max_refusals: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,28 +124,49 @@ def make_http_client(
 
 
 class RateLimiter:
-    """Spaces request starts at least ``1 / rps`` seconds apart."""
+    """Spaces request starts: at least ``1 / rps`` apart, and further after the API refuses.
+
+    A 429 widens the spacing to the wait the API asked for (capped); each success then narrows
+    it by a tenth, so a client that met a limit settles just under it instead of storming it.
+    """
+
+    MAX_ADAPTIVE_INTERVAL = 2.0
 
     def __init__(
         self,
-        rps: float,
+        rps: float | None,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._interval = 1.0 / rps
+        self._floor = 1.0 / rps if rps else 0.0
+        self._adaptive = 0.0
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
         self._lock = asyncio.Lock()
 
+    @property
+    def interval(self) -> float:
+        return max(self._floor, self._adaptive)
+
     async def wait(self) -> None:
+        interval = self.interval
+        if interval <= 0:
+            return
         async with self._lock:
             now = self._clock()
             start = max(now, self._next)
-            self._next = start + self._interval
+            self._next = start + interval
         if start > now:
             await self._sleep(start - now)
+
+    def refused(self, retry_after: float) -> None:
+        wider = min(max(retry_after, 0.001), self.MAX_ADAPTIVE_INTERVAL)
+        self._adaptive = max(self._adaptive, wider)
+
+    def succeeded(self) -> None:
+        self._adaptive = self._adaptive * 0.9 if self._adaptive > 0.001 else 0.0
 
 
 class Requester:
@@ -157,13 +181,17 @@ class Requester:
         max_rps: float | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
         self._retry = retry or RetryPolicy()
         self._slots = asyncio.Semaphore(max_concurrency)
-        self._pacer = RateLimiter(max_rps, sleep=sleep) if max_rps else None
+        self._pacer = RateLimiter(max_rps, clock=clock, sleep=sleep)
         self._rng = rng or random.Random()
         self._sleep = sleep
+        self._clock = clock
+        # After a 429 every request waits, not only the one refused: the limit is shared.
+        self._hold_until = 0.0
         self.attempts = 0
 
     async def request(
@@ -177,29 +205,41 @@ class Requester:
     ) -> JSON:
         """Send, retrying what is safe to retry; ``recover`` finds what a lost create made."""
         maybe_applied = False
-        for attempt in range(1, self._retry.max_attempts + 1):
-            outcome = await self._attempt(method, path, params, body, attempt)
+        tries = _Tries(self._retry)
+        while True:
+            outcome = await self._attempt(method, path, params, body)
             if not isinstance(outcome, Failure):
                 return outcome
             if maybe_applied:
                 settled = await _settle(method, outcome.error, recover)
                 if settled is not None:
                     return settled
-            if not outcome.retryable or attempt == self._retry.max_attempts:
-                raise _final(outcome.error, attempt)
+            if not outcome.retryable or tries.exhausted_by(outcome):
+                raise _final(outcome.error, tries.total)
             if outcome.maybe_applied:
                 maybe_applied = True
                 found = await recover() if recover is not None else None
                 if found is not None:
                     return found
-            await self._sleep(self._delay(attempt, outcome.retry_after))
-        raise AssertionError("unreachable: the loop returns or raises")
+            await self._back_off(tries.total, outcome)
+
+    async def _back_off(self, tries: int, outcome: Failure) -> None:
+        delay = self._delay(tries, outcome.retry_after)
+        if outcome.error.status == 429:
+            self._hold_until = max(self._hold_until, self._clock() + delay)
+            self._pacer.refused(delay)
+        await self._sleep(delay)
+
+    async def _wait_for_hold(self) -> None:
+        remaining = self._hold_until - self._clock()
+        if remaining > 0:
+            await self._sleep(remaining)
 
     async def _attempt(
-        self, method: str, path: str, params: Params | None, body: JSON | None, attempt: int
+        self, method: str, path: str, params: Params | None, body: JSON | None
     ) -> JSON | Failure:
-        if self._pacer is not None:
-            await self._pacer.wait()
+        await self._wait_for_hold()
+        await self._pacer.wait()
         async with self._slots:
             self.attempts += 1
             started = time.perf_counter()
@@ -213,16 +253,39 @@ class Requester:
             await response.aread()
         _log_attempt(method, path, params, _status_text(response), started)
         if response.is_success:
+            self._pacer.succeeded()
             return _json_body(response, method, path)
         return _response_failure(response, method, path)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         policy = self._retry
         if retry_after is not None:
-            return min(max(retry_after, 0.0), policy.max_retry_after)
+            # Never sooner than asked; a little later at random, so that requests refused
+            # together do not all come back in the same instant.
+            spread: float = self._rng.uniform(0.0, 0.2)
+            return min(max(retry_after, 0.0) * (1 + spread), policy.max_retry_after)
         backoff = min(policy.base_delay * 2.0 ** (attempt - 1), policy.max_delay)
         jitter: float = self._rng.uniform(0.75, 1.0)
         return backoff * jitter
+
+
+class _Tries:
+    """Counts attempts: refusals and other failures each against their own budget."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+        self.total = 0
+        self._failures = 0
+        self._refusals = 0
+
+    def exhausted_by(self, outcome: Failure) -> bool:
+        """Count ``outcome``; True when its budget allows no further attempt."""
+        self.total += 1
+        if _was_refused(outcome.error):
+            self._refusals += 1
+            return self._refusals >= self._policy.max_refusals
+        self._failures += 1
+        return self._failures >= self._policy.max_attempts
 
 
 async def _settle(method: str, error: ApiError, recover: Recover | None) -> JSON | None:
