@@ -162,7 +162,7 @@ def test_a_file_over_the_size_cap_is_refused_before_parsing(tmp_path: Path) -> N
     line = "  someone@example.com: user\n"
     path.write_text("members:\n" + line * (MAX_FILE_BYTES // len(line) + 1))
     error = load_error(path)
-    assert str(error).startswith(f"{path}: the file is 5.0 MiB, over the 5 MiB limit")
+    assert str(error).startswith(f"{path}: the file is 32.0 MiB, over the 32 MiB limit")
 
 
 def test_a_directory_without_roster_files_is_an_error(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ the only definition of the format; the code adds just the checks that span files
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.resources
 import json
@@ -21,16 +22,20 @@ from jsonschema import (  # type: ignore[import-untyped, unused-ignore]
     Draft202012Validator,
     ValidationError,
 )
+from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.error import Mark, MarkedYAMLError
 from yaml.events import AliasEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from roster.desired import Desired, DesiredWorkspace, OrganizationRef, Policy, RemovalLimit
 from roster.errors import ConfigError, Problem
 from roster.model import ORG_ROLES
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
+# An exported organization of 100,000 members is about 11 MiB; the limit keeps far above that
+# and still refuses a runaway file before parsing it.
+MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_NESTING = 32
 ROSTER_SUFFIXES = (".yaml", ".yml")
 SECTIONS_IN_ONE_FILE = ("organization", "policy")
@@ -92,7 +97,26 @@ def roster_schema() -> Mapping[str, Any]:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(roster_schema())
+    return Draft202012Validator(inline_refs(roster_schema()))
+
+
+def inline_refs(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema with its local ``#/$defs/...`` references replaced by what they name.
+
+    The same rules, resolved once: validating a large file otherwise resolves a reference for
+    every email and role in it. (The schema has no recursive definitions.)
+    """
+    definitions = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/") and len(node) == 1:
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        return [resolve(item) for item in node] if isinstance(node, list) else node
+
+    return {key: resolve(value) for key, value in schema.items() if key != "$defs"}
 
 
 # --- reading and composing one file -------------------------------------------------------------
@@ -163,15 +187,13 @@ def _not_utf8(raw: bytes, offset: int) -> Problem:
     return Problem(message, raw.count(b"\n", 0, offset) + 1, offset - line_start + 1)
 
 
-class _RosterLoader(yaml.SafeLoader):
-    """A SafeLoader that composes nodes only, refusing anchors, aliases and deep nesting."""
+class _Refusing(Composer):
+    """Composes nodes only, refusing anchors, aliases and deep nesting."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.depth = 0
+    depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
+        event = self.peek_event()  # type: ignore[attr-defined]  # from the parser it is mixed with
         if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor):
             raise _Refused("YAML anchors and aliases (&name, *name) are not allowed", event)
         self.depth += 1
@@ -181,6 +203,30 @@ class _RosterLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+
+class _RosterLoader(_Refusing, yaml.SafeLoader):
+    """The pure-Python parser: slower, with the most precise error messages."""
+
+
+def _fast_loader() -> type | None:
+    """libyaml's parser under the same composer, several times faster; None without libyaml."""
+    try:
+        from yaml import cyaml  # noqa: PLC0415  (absent when PyYAML was built without libyaml)
+    except ImportError:
+        return None
+    parser: Any = cyaml.CParser  # type: ignore[attr-defined]
+
+    class FastRosterLoader(_Refusing, parser, Resolver):  # type: ignore[misc]
+        def __init__(self, text: str) -> None:
+            parser.__init__(self, text)
+            Composer.__init__(self)
+            Resolver.__init__(self)
+
+    return FastRosterLoader
+
+
+_FAST_LOADER = _fast_loader()
 
 
 class _Refused(MarkedYAMLError):
@@ -201,9 +247,20 @@ def _compose(text: str, path: str) -> Node:
 
 
 def _compose_node(text: str) -> Node | None:
-    loader = _RosterLoader(text)
+    # A file libyaml finds anything wrong with is read again by the pure-Python parser, whose
+    # messages and positions are the ones roster reports; a sound file is read once, fast.
+    # libyaml accepts tabs in places the pure-Python parser refuses: a tab takes the slow path,
+    # so that roster refuses tabs the same way wherever it runs.
+    if _FAST_LOADER is not None and "\t" not in text:
+        with contextlib.suppress(yaml.YAMLError):
+            return _single_node(_FAST_LOADER(text))
+    return _single_node(_RosterLoader(text))
+
+
+def _single_node(loader: Any) -> Node | None:
     try:
-        return loader.get_single_node()
+        node: Node | None = loader.get_single_node()
+        return node
     finally:
         loader.dispose()
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
 
-from roster.config import roster_schema
+from roster.config import inline_refs, roster_schema
 from roster.desired import FILE_ROLES
-from roster.model import CONSOLE_ONLY_ROLES, Current
+from roster.model import CONSOLE_ONLY_ROLES, Current, WorkspaceMember
 from roster.plan_workspaces import is_inherited
 
 _PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9.\-]+$")
@@ -44,6 +46,10 @@ def _workspace_lines(current: Current) -> list[str]:
     active = sorted((w for w in current.workspaces if not w.archived), key=lambda w: (w.name, w.id))
     if not active:
         return []
+    emails = {m.id: (m.email, m.role) for m in current.members}
+    held: dict[str, list[WorkspaceMember]] = defaultdict(list)
+    for membership in current.workspace_members:
+        held[membership.workspace_id].append(membership)
     lines, seen = ["", "workspaces:"], set()
     for workspace in active:
         if workspace.name in seen:
@@ -52,17 +58,17 @@ def _workspace_lines(current: Current) -> list[str]:
             )
             continue
         seen.add(workspace.name)
-        lines += _one_workspace(current, workspace.id, workspace.name)
+        lines += _one_workspace(workspace.name, held[workspace.id], emails)
     return lines
 
 
-def _one_workspace(current: Current, workspace_id: str, name: str) -> list[str]:
-    emails = {m.id: (m.email, m.role) for m in current.members}
+def _one_workspace(
+    name: str, held: Iterable[WorkspaceMember], emails: Mapping[str, tuple[str, str]]
+) -> list[str]:
     explicit = sorted(
         (emails[m.user_id][0], m.role)
-        for m in current.workspace_members
-        if m.workspace_id == workspace_id
-        and m.user_id in emails
+        for m in held
+        if m.user_id in emails
         and not is_inherited(emails[m.user_id][1], m.role)
         and _listed(*emails[m.user_id])
     )
@@ -103,10 +109,12 @@ def _member_line(email: str, role: str, note: str) -> str:
 
 @functools.cache
 def _email_validator() -> Draft202012Validator:
-    definitions = roster_schema()["$defs"]
-    return Draft202012Validator({"$defs": definitions, "$ref": "#/$defs/email"})
+    return Draft202012Validator(
+        inline_refs(roster_schema())["properties"]["members"]["propertyNames"]
+    )
 
 
+@functools.cache
 def _stateable(email: str) -> bool:
     """Whether the schema accepts ``email`` (the API holds some addresses it does not)."""
     return bool(_email_validator().is_valid(email))
