@@ -46,7 +46,14 @@ def test_roles_and_addresses_a_file_cannot_state_are_comments() -> None:
     text = render_roster_file(current)
     assert "  # sso@acme.io: managed  (a role roster files cannot state; left unmanaged)" in text
     assert "  # odd.@acme.io: user  (an address roster files cannot state; left unmanaged)" in text
-    assert "  {}" not in text
+    assert text.splitlines()[-3] == "  {}"  # nothing listed: an empty mapping, then the comments
+
+
+def test_a_file_whose_members_are_all_comments_still_loads(tmp_path: Path) -> None:
+    current = Current(ORG, members=(member("odd.@acme.io", "user"),), invites=())
+    path = tmp_path / "exported.yaml"
+    path.write_text(render_roster_file(current), encoding="utf-8")
+    assert dict(load_config([path]).members) == {}
 
 
 roles = st.sampled_from(["user", "developer", "billing", "claude_code_user", "admin", "owner"])

@@ -82,9 +82,10 @@ def _one_workspace(
 def _member_lines(current: Current) -> list[str]:
     entries = [(m.email, m.role, "") for m in current.members]
     entries += [(i.email, i.role, "invited") for i in current.invites if i.status == "pending"]
-    if not entries:
-        return ["  {}"]
-    return [_member_line(email, role, note) for email, role, note in sorted(entries)]
+    lines = [_member_line(email, role, note) for email, role, note in sorted(entries)]
+    # With nothing but comments under it, "members:" would read as empty rather than as {}.
+    listed = any(not line.lstrip().startswith("#") for line in lines)
+    return lines if listed else ["  {}", *lines]
 
 
 def _listed(email: str, role: str) -> bool:
