@@ -111,8 +111,9 @@ def resolve(args: list[str]) -> tuple[click.Command, list[str]]:
     rest = list(args)
     while isinstance(command, click.Group):
         name = rest.pop(0)
-        assert name in command.commands, f"roster has no command {name!r}"
-        command = command.commands[name]
+        found = command.get_command(click.Context(command), name)
+        assert found is not None, f"roster has no command {name!r}"
+        command = found
     return command, rest
 
 

@@ -27,7 +27,10 @@ RUN_TESTS = "pip install -e '.[test]' && pytest"
 
 def walk(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, click.Command]]:
     """Every command under ``group``, as ('emulator serve', command), groups included."""
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         here = (*path, name)
         yield " ".join(here), command
         if isinstance(command, click.Group):

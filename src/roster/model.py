@@ -95,7 +95,7 @@ class ApiKey:
     created_by: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Current:
     """The organization's state as fetched: members and the invites that still matter.
 
@@ -111,3 +111,11 @@ class Current:
     workspaces: tuple[Workspace, ...] = ()
     workspace_members: tuple[WorkspaceMember, ...] = ()
     api_keys: tuple[ApiKey, ...] = ()
+
+    def __repr__(self) -> str:
+        # Counts, not contents: a large organization's full repr takes a noticeable time.
+        return (
+            f"Current({self.organization.name!r}, {len(self.members)} members,"
+            f" {len(self.invites)} invites, {len(self.workspaces)} workspaces,"
+            f" {len(self.workspace_members)} workspace members, {len(self.api_keys)} API keys)"
+        )

@@ -62,7 +62,7 @@ ROLE_RIGHTS: Mapping[str, frozenset[str]] = {
 Outcome: TypeAlias = Change | Unmanaged | HeldBack | Waiting | KeyNotice | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Plan:
     """Every change for one organization, sorted by (phase, kind, email); empty is a value too."""
 
@@ -92,6 +92,10 @@ class Plan:
             waiting=tuple(o for o in found if isinstance(o, Waiting)),
             api_keys=tuple(o for o in found if isinstance(o, KeyNotice)),
         )
+
+    def __repr__(self) -> str:
+        # Counts, not contents: a plan for a large organization has thousands of changes.
+        return f"Plan({self.organization.name!r}, {dict(self.summary)})"
 
     @property
     def is_empty(self) -> bool:

@@ -70,11 +70,6 @@ def settings_from(options: dict[str, Any]) -> ApiSettings:
     )
 
 
-paths_argument = click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
-)
-
-
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 

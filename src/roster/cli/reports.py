@@ -19,7 +19,6 @@ from roster.api import AdminClient
 from roster.cache import MeCache
 from roster.cli.options import api_options, run, settings_from, warn
 from roster.credentials import load_admin_key
-from roster.emulator.store import Store
 from roster.errors import EXIT_THRESHOLD
 from roster.model import ORG_ROLES
 from roster.reports import fetch
@@ -38,7 +37,7 @@ from roster.reports.members import STATUSES, member_rows
 from roster.reports.render import FORMATS, render_cost, render_members, render_org, render_usage
 from roster.reports.report import REPORT_FORMATS, render_report
 from roster.reports.usage import USAGE_GROUP_BY, UsageQuery
-from roster.sandbox import sample_store
+from roster.sandbox import sandbox_now
 from roster.session import ApiSettings, open_client
 
 T = TypeVar("T")
@@ -259,12 +258,10 @@ def _now(settings: ApiSettings) -> datetime:
     """The API's now: the wall clock, or under --sandbox the sandbox's own emulated clock."""
     if not settings.sandbox:
         return datetime.now(timezone.utc)
-    path = settings.sandbox_file
     try:
-        store = Store.load(path) if path.exists() else sample_store()
+        return sandbox_now(settings.sandbox_file)
     except (OSError, ValueError, KeyError, TypeError):
         return datetime.now(timezone.utc)  # opening the sandbox reports the broken file
-    return store.clock.now()
 
 
 def _period(start: str, end: str | None, bucket: str, now: datetime) -> Period:

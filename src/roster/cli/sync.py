@@ -1,4 +1,4 @@
-"""The sync commands: validate, plan, apply and export."""
+"""The sync commands: plan, apply and export."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 import click
 
 from roster.apply import ApplyReport, ChangeResult, apply_plan
+from roster.cli.arguments import paths_argument
 from roster.cli.options import (
     api_options,
-    paths_argument,
     run,
     settings_from,
     stdin_is_terminal,
@@ -69,18 +69,6 @@ class Guards:
     def check(self, planned: Plan, current: Current, desired: Desired) -> None:
         check_removal_guard(planned, current, desired.policy, self.force)
         check_archive_guard(planned, self.allow_archive)
-
-
-@click.command()
-@paths_argument
-def validate(paths: tuple[Path, ...]) -> None:
-    """Check roster files offline: schema, roles, emails, duplicates. Sends no request."""
-    desired = load_config(paths)
-    files = len(roster_files(paths))
-    click.echo(
-        f"Valid: {files} file{'s' if files != 1 else ''}, {len(desired.members)} members"
-        f" (policy.unmanaged: {desired.policy.unmanaged})."
-    )
 
 
 @click.command()
@@ -168,7 +156,7 @@ def export(output: Path | None, **options: Any) -> None:
         click.echo(f"Wrote {output}.", err=True)
 
 
-commands = [validate, plan, apply, export]
+commands = [plan, apply, export]
 
 
 async def _fetch(settings: ApiSettings, *, workspaces: Collection[str] | None) -> Current:

@@ -1,0 +1,90 @@
+"""The sample organization the ``--sandbox`` starts from: Tinyco, before its roster file is applied.
+
+It differs from ``examples/startup/roster.yaml`` in every way a plan can show: invites, a
+re-invite, a role change, removals, a change only the Console can make, workspace changes, a
+member waiting for their invite, and the API key of a member being removed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from roster.emulator.clock import Clock, format_time
+from roster.emulator.records import ApiKey, Invite, User, Workspace
+from roster.emulator.store import Store
+
+TINYCO_ID = "7b0c3f0e-5a1d-4c2e-9f3b-1d2e3f4a5b6c"
+SAMPLE_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+SAMPLE_MEMBERS = (
+    ("ada@tinyco.io", "Ada Lovelace", "admin"),
+    ("grace@tinyco.io", "Grace Hopper", "developer"),
+    ("linus@tinyco.io", "Linus Torvalds", "developer"),
+    ("margaret@tinyco.io", "Margaret Hamilton", "user"),
+    ("barbara@tinyco.io", "Barbara Liskov", "claude_code_user"),
+    ("frances@tinyco.io", "Frances Allen", "billing"),
+    ("edsger@tinyco.io", "Edsger Dijkstra", "user"),
+    ("intern@tinyco.io", "Summer Intern", "developer"),
+)
+# (email, role, days before SAMPLE_NOW it was sent): 30 days ago means expired.
+SAMPLE_INVITES = (
+    ("ken@tinyco.io", "user", 3),
+    ("alan@tinyco.io", "user", 30),
+    ("contractor@agency.example", "developer", 5),
+)
+# (workspace, its members with their workspace roles): each member also created one API key there.
+SAMPLE_WORKSPACES = (
+    ("Production", (("linus@tinyco.io", "workspace_developer"),)),
+    ("Research", (("intern@tinyco.io", "workspace_developer"),)),
+)
+
+
+def sample_store() -> Store:
+    """Tinyco as it stands before its roster file is applied."""
+    clock = Clock.frozen(SAMPLE_NOW)
+    store = Store(clock, organization_id=TINYCO_ID, organization_name="Tinyco", bootstrap=False)
+    founded = SAMPLE_NOW - timedelta(days=400)
+    store.insert_workspace(_workspace(store, "Default", founded, is_default=True))
+    users = {
+        email: _user(store, email, name, role, founded) for email, name, role in SAMPLE_MEMBERS
+    }
+    for email, role, days in SAMPLE_INVITES:
+        store.insert_invite(_invite(store, email, role, SAMPLE_NOW - timedelta(days=days)))
+    for index, (name, members) in enumerate(SAMPLE_WORKSPACES, start=1):
+        workspace = _workspace(store, name, founded + timedelta(days=index))
+        store.insert_workspace(workspace)
+        for email, role in members:
+            store.insert_member(workspace.id, users[email].id, role)
+            key_name = f"{name.lower()}-{email.split('@')[0]}"
+            store.insert_api_key(_api_key(store, key_name, workspace, users[email]))
+    return store
+
+
+def _user(store: Store, email: str, name: str, role: str, moment: datetime) -> User:
+    user = User(store.new_id("user_", moment), email, name, role, format_time(moment))
+    store.insert_user(user)
+    return user
+
+
+def _invite(store: Store, email: str, role: str, sent: datetime) -> Invite:
+    expires = sent + timedelta(days=21)
+    return Invite(
+        store.new_id("invite_", sent), email, role, format_time(sent), format_time(expires)
+    )
+
+
+def _workspace(store: Store, name: str, moment: datetime, *, is_default: bool = False) -> Workspace:
+    workspace_id = store.new_id("wrkspc_", moment)
+    return Workspace(workspace_id, name, format_time(moment), "#6C5BB9", is_default=is_default)
+
+
+def _api_key(store: Store, name: str, workspace: Workspace, creator: User) -> ApiKey:
+    created = SAMPLE_NOW - timedelta(days=30)
+    return ApiKey(
+        id=store.new_id("apikey_", created),
+        name=name,
+        workspace_id=workspace.id,
+        created_by=creator.id,
+        created_at=format_time(created),
+        status="active",
+        partial_key_hint="sk-ant-api03-Tny...k3yA",
+    )
