@@ -120,7 +120,7 @@ def edit_export(text: str, users: int, rng: random.Random) -> tuple[str, dict[st
 
 
 def write_files(folder: Path, text: str) -> None:
-    """Members and workspaces in two files: one 50,000-member file would pass the 5 MiB cap."""
+    """Members and workspaces in two files, as teams split them; roster merges the directory."""
     members, _, workspaces = text.partition("\nworkspaces:\n")
     (folder / "members.yaml").write_text(members + "\n", encoding="utf-8")
     (folder / "workspaces.yaml").write_text("workspaces:\n" + workspaces, encoding="utf-8")
