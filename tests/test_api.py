@@ -467,3 +467,69 @@ async def test_over_real_http_paging_and_lost_connections(
     assert [i["id"] for i in pending] == [invite["id"]]
     assert log["counters"]["faults"] == {"drop_after": 1}
     assert ADMIN_KEY not in caplog.text
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "NaN"])
+def test_a_wait_that_would_never_end_is_ignored(value: str) -> None:
+    assert retry_after_seconds(httpx.Headers({"retry-after": value})) is None
+    assert retry_after_seconds(httpx.Headers({"retry-after-ms": value})) is None
+
+
+async def test_an_unknown_outcome_is_looked_up_before_a_create_is_sent_again() -> None:
+    # change_outcome_unknown (503) says "send it again", but the invite may have been made.
+    store = generate(users=5, seed=2)
+    emu = Emulator(store)
+    calls: list[tuple[str, str]] = []
+    answered = False
+
+    class UnknownOnce(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            nonlocal answered
+            calls.append((request.method, request.url.path))
+            response = await emu.transport.handle_async_request(request)
+            if request.method == "POST" and not answered:
+                answered = True  # made, but the answer says the outcome is unknown
+                body = {
+                    "type": "error",
+                    "error": {
+                        "type": "api_error",
+                        "message": "unknown",
+                        "details": {"error_code": "change_outcome_unknown"},
+                    },
+                }
+                return httpx.Response(503, json=body)
+            return response
+
+    http = make_http_client(BASE_URL, Secret(ADMIN_KEY), transport=UnknownOnce())
+    requester = Requester(http, rng=random.Random(0), sleep=emu.sleep, clock=emu.clock)
+    invite = await AdminClient(http, requester=requester).create_invite("u@example.com", "user")
+    assert calls == [
+        ("POST", "/v1/organizations/invites"),
+        ("GET", "/v1/organizations/invites"),
+    ]
+    assert invite["email"] == "u@example.com"
+    await emu.control.aclose()
+
+
+async def test_a_cursor_that_does_not_move_stops_paging(emulator: Emulator) -> None:
+    class Stuck(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            page = {
+                "data": [{"id": "user_1"}],
+                "has_more": True,
+                "first_id": "user_1",
+                "last_id": "user_1",
+            }
+            return httpx.Response(200, json=page, request=request)
+
+    http = make_http_client(BASE_URL, Secret(ADMIN_KEY), transport=Stuck())
+    with pytest.raises(ServerError, match="same page cursor twice"):
+        await AdminClient(http).list_users()
+
+
+async def test_a_lost_key_archive_that_happened_counts_as_done(emulator: Emulator) -> None:
+    client = emulator.client()
+    key = next(k for k in await client.list_api_keys(status="active"))
+    await emulator.fault("drop_after", "POST", f"/v1/organizations/api_keys/{key['id']}")
+    archived = await client.update_api_key(key["id"], status="archived")
+    assert archived["status"] == "archived"

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from roster.api.http import JSON, Params, Requester, RetryPolicy
-from roster.errors import NotFoundError
+from roster.errors import NotFoundError, ServerError
 
 ORG = "/v1/organizations"
 PAGE_SIZE = 1000
@@ -67,7 +67,7 @@ class AdminClient:
                 yield item
             if not page.get("has_more") or not data or not page.get("last_id"):
                 return
-            cursor = [("after_id", str(page["last_id"]))]
+            cursor = self._next_cursor(path, cursor, "after_id", str(page["last_id"]))
 
     async def _list(self, path: str, params: Params = ()) -> list[JSON]:
         return [item async for item in self.iter_list(path, params)]
@@ -81,7 +81,21 @@ class AdminClient:
             buckets.extend(page.get("data") or [])
             if not page.get("has_more") or not page.get("next_page"):
                 return buckets
-            page_token = [("page", str(page["next_page"]))]
+            page_token = self._next_cursor(path, page_token, "page", str(page["next_page"]))
+
+    @staticmethod
+    def _next_cursor(
+        path: str, previous: list[tuple[str, str]], name: str, value: str
+    ) -> list[tuple[str, str]]:
+        """The next page's cursor; one that does not move would page forever."""
+        cursor = [(name, value)]
+        if cursor == previous:
+            raise ServerError(
+                f"the API returned the same page cursor twice ({name}={value}); stopped paging",
+                method="GET",
+                path=path,
+            )
+        return cursor
 
     # Organization
 
@@ -231,8 +245,15 @@ class AdminClient:
     async def update_api_key(
         self, api_key_id: str, *, name: str | None = None, status: str | None = None
     ) -> JSON:
+        """Rename or change the status of a key; a lost attempt is checked by reading it back."""
         body = {k: v for k, v in {"name": name, "status": status}.items() if v is not None}
-        return await self._requester.request("POST", f"{ORG}/api_keys/{api_key_id}", body=body)
+
+        async def find_updated() -> JSON | None:
+            key = await self.get_api_key(api_key_id)
+            return key if all(key.get(field) == value for field, value in body.items()) else None
+
+        path = f"{ORG}/api_keys/{api_key_id}"
+        return await self._requester.request("POST", path, body=body, recover=find_updated)
 
     # Reports
 

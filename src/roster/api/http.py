@@ -11,6 +11,7 @@ import asyncio
 import email.utils
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -46,7 +47,10 @@ log = logging.getLogger("roster.http")
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 # Answers that prove the request was turned away before anything was done.
 REFUSED_STATUSES = frozenset({429, 529})
-REFUSED_ERROR_CODES = frozenset({"concurrent_membership_change", "change_outcome_unknown"})
+REFUSED_ERROR_CODES = frozenset({"concurrent_membership_change"})
+# Worth trying again whatever their status; change_outcome_unknown says so, but a create that
+# got it may have been made, so it is looked up first like any other lost attempt.
+RETRYABLE_ERROR_CODES = REFUSED_ERROR_CODES | {"change_outcome_unknown"}
 # Transport failures that happen before the request leaves the machine.
 UNSENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -247,7 +251,7 @@ class Requester:
                 response = await self._http.request(
                     method, path, params=list(params or ()), json=body
                 )
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:  # transport errors, and bodies that cannot be decoded
                 _log_attempt(method, path, params, f"failed: {type(exc).__name__}", started)
                 return _transport_failure(exc, method, path, str(self._http.base_url))
             await response.aread()
@@ -333,7 +337,7 @@ def _json_body(response: httpx.Response, method: str, path: str) -> JSON:
     return data
 
 
-def _transport_failure(exc: httpx.TransportError, method: str, path: str, base: str) -> Failure:
+def _transport_failure(exc: httpx.HTTPError, method: str, path: str, base: str) -> Failure:
     reason = str(exc) or type(exc).__name__
     error = ConnectionFailedError(f"could not reach {base}: {reason}", method=method, path=path)
     return Failure(error, retryable=True, maybe_applied=not isinstance(exc, UNSENT_ERRORS))
@@ -353,7 +357,7 @@ def _is_retryable(response: httpx.Response, error: ApiError) -> bool:
     override = response.headers.get("x-should-retry")
     if override in {"true", "false"}:
         return bool(override == "true")
-    return bool(error.status in RETRYABLE_STATUSES or error.error_code in REFUSED_ERROR_CODES)
+    return bool(error.status in RETRYABLE_STATUSES or error.error_code in RETRYABLE_ERROR_CODES)
 
 
 def _was_refused(error: ApiError) -> bool:
@@ -417,9 +421,11 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
 
 def _float_or_none(value: str | None) -> float | None:
     try:
-        return float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except ValueError:
         return None
+    # "nan" and "inf" parse as floats; a wait of either would never end.
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
 
 
 def _seconds_until_http_date(value: str) -> float | None:
