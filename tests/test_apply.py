@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
+import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -194,3 +195,38 @@ def test_plan_then_apply_converges_with_workspaces(
     report, after = asyncio.run(scenario())
     assert report.ok, [str(r.error) for r in report.failed]
     assert after.api_changes == ()
+
+
+def test_a_reinvite_whose_second_half_fails_says_the_invite_is_gone() -> None:
+    org = Org(make_store({}, {"ken@example.io": ("user", False)}))
+    fault = {"kind": "500", "method": "POST", "path": "/v1/organizations/invites"}
+
+    async def scenario() -> ApplyReport:
+        await org.control("POST", "faults", {"faults": [fault] * RetryPolicy().max_attempts})
+        return await org.apply(Desired({"ken@example.io": "developer"}))
+
+    [failed] = asyncio.run(scenario()).failed
+    assert "the previous invite was deleted, but the new one failed" in str(failed.error)
+    assert "ken@example.io has no invite now" in str(failed.error)
+    assert org.store.pending_invite_for("ken@example.io") is None
+
+
+def test_an_unexpected_error_fails_its_change_and_the_others_go_on() -> None:
+    org = Org(make_store({"a@example.io": "user", "b@example.io": "user"}, {}))
+    broken = org.store.user_by_email("a@example.io")
+    assert broken is not None
+    inner = org.transport
+
+    class Surprising(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "POST" and request.url.path.endswith(broken.id):
+                raise RuntimeError("a proxy said something roster does not know")
+            return await inner.handle_async_request(request)
+
+    org.transport = Surprising()  # type: ignore[assignment]
+    desired = Desired({"a@example.io": "developer", "b@example.io": "billing"})
+    report = asyncio.run(org.apply(desired))
+    [failed] = report.failed
+    assert failed.change.email == "a@example.io"
+    assert str(failed.error) == "RuntimeError: a proxy said something roster does not know"
+    assert [c.email for c in report.applied] == ["b@example.io"]

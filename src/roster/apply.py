@@ -24,6 +24,14 @@ class SkippedChange(RosterError):
     """A change that could not be tried because one it depends on failed."""
 
 
+class HalfDone(RosterError):
+    """A change made of two requests whose first was made and second failed."""
+
+
+class UnexpectedFailure(RosterError):
+    """A change that failed in a way roster does not know; reported like any other failure."""
+
+
 @dataclass(frozen=True, slots=True)
 class ChangeResult:
     """What became of one change: ``error`` is None when it was made."""
@@ -92,8 +100,10 @@ class _Maker:
     async def apply(self, change: Change) -> ChangeResult:
         try:
             await self.make(change)
-        except (ApiError, SkippedChange) as error:
+        except RosterError as error:
             return ChangeResult(change, error)
+        except Exception as error:  # one change's surprise must not hide the others
+            return ChangeResult(change, UnexpectedFailure(f"{type(error).__name__}: {error}"))
         return ChangeResult(change)
 
     async def make(self, change: Change) -> None:
@@ -145,7 +155,13 @@ class _Maker:
         # Invites cannot be edited: the old one goes, then a new one with the desired role.
         with contextlib.suppress(NotFoundError):  # already gone: only the new invite is left
             await self.client.delete_invite(_required(change.invite_id))
-        await self.client.create_invite(change.email, _required(change.to_role))
+        try:
+            await self.client.create_invite(change.email, _required(change.to_role))
+        except ApiError as error:
+            raise HalfDone(
+                f"the previous invite was deleted, but the new one failed, so {change.email}"
+                f" has no invite now: {error}"
+            ) from error
 
 
 def _required(value: str | None) -> str:
