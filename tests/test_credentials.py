@@ -123,3 +123,26 @@ def test_allowed_base_urls(url: str) -> None:
 def test_refused_base_urls(url: str, message: str) -> None:
     with pytest.raises(CredentialError, match=message):
         check_base_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://user:{ADMIN_KEY}@api.anthropic.com",
+        f"https://api.anthropic.com/?key={ADMIN_KEY}",
+        f"https://api.anthropic.com/#{ADMIN_KEY}",
+        f"garbage {ADMIN_KEY}",
+        "https://xn--",
+    ],
+)
+def test_a_url_is_refused_without_being_echoed(url: str) -> None:
+    with pytest.raises(CredentialError) as caught:
+        check_base_url(url)
+    assert ADMIN_KEY not in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_key_given_as_the_key_file_path_is_not_echoed() -> None:
+    with pytest.raises(CredentialError, match="looks like a key, not a file path") as caught:
+        load_admin_key(Path(ADMIN_KEY), {})
+    assert ADMIN_KEY not in str(caught.value)

@@ -49,6 +49,12 @@ class Secret:
 
 def load_admin_key(key_file: Path | None, environ: Mapping[str, str] | None = None) -> Secret:
     """The admin key from ``key_file`` if given, else from ``ANTHROPIC_ADMIN_KEY``."""
+    if key_file is not None and key_file.name.startswith("sk-ant-"):
+        # `--api-key-file $ANTHROPIC_ADMIN_KEY` passes the key itself; never echo it.
+        raise CredentialError(
+            "--api-key-file was given what looks like a key, not a file path; put the key in a"
+            f" file, or in {KEY_ENV}"
+        )
     if key_file is not None:
         return _checked(_read_key_file(key_file), source=str(key_file))
     value = (os.environ if environ is None else environ).get(KEY_ENV, "").strip()
@@ -113,13 +119,22 @@ def key_file_warning(path: Path) -> str | None:
 
 
 def check_base_url(url: str) -> str:
-    """The API base URL, refused if the key would travel in clear to a non-loopback host."""
+    """The API base URL, refused if the key would travel in clear to a non-loopback host.
+
+    The URL itself is never echoed: a key pasted into it would land in logs.
+    """
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        raise CredentialError(f"invalid API URL {url!r}") from None
-    if parsed.scheme not in {"http", "https"} or not parsed.host:
-        raise CredentialError(f"invalid API URL {url!r}: expected https://HOST")
+        host = parsed.host
+    except Exception:  # httpx.InvalidURL, or an IDNA error for a malformed host name
+        raise CredentialError("invalid API URL: expected https://HOST[:PORT]") from None
+    if parsed.scheme not in {"http", "https"} or not host:
+        raise CredentialError("invalid API URL: expected https://HOST[:PORT]")
+    if parsed.userinfo or parsed.query or parsed.fragment:
+        raise CredentialError(
+            f"the API URL for {host} carries a user, query or fragment; give only"
+            " https://HOST[:PORT] (the admin key goes in ANTHROPIC_ADMIN_KEY or --api-key-file)"
+        )
     if parsed.scheme == "http" and not _is_loopback(parsed.host):
         raise CredentialError(
             f"refusing to send the admin key in clear over http:// to {parsed.host}; use https:// "
