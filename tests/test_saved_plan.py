@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from roster.desired import Desired, DesiredWorkspace, Policy, RemovalLimit
-from roster.errors import StalePlanError
+from roster.errors import StalePlanError, UnsafePlanError
 from roster.model import Current
 from roster.plan import Plan
 from roster.saved_plan import (
     PlanFileError,
     desired_data,
     desired_from_data,
+    fingerprint,
     plan_from_data,
     read_saved_plan,
     still_valid,
@@ -90,7 +93,7 @@ def test_drift_that_leaves_the_actions_alone_is_not_stale(tmp_path: Path) -> Non
 def test_a_plan_for_another_organization_is_refused(tmp_path: Path) -> None:
     path, _ = saved_against(Org(make_store(MEMBERS, {}, {"W1": {}})), tmp_path)
     other = Org(make_store(MEMBERS, {}, {"W1": {}}))
-    with pytest.raises(PlanFileError, match="the plan is for organization Prop Org"):
+    with pytest.raises(UnsafePlanError, match="the plan is for organization Prop Org"):
         still_valid(read_saved_plan(path), current_of(other))
 
 
@@ -129,3 +132,42 @@ def test_files_that_are_not_plans_are_refused(tmp_path: Path, content: str, mess
     path.write_text(content)
     with pytest.raises(PlanFileError, match=message):
         read_saved_plan(path)
+
+
+def resealed(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Edit a plan file and recompute its digest, as someone who knows the format could."""
+    document = json.loads(path.read_text())
+    document.pop("digest")
+    edit(document)
+    document["digest"] = fingerprint(document)
+    path.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d["plan"].pop("changes"),
+        lambda d: d["plan"]["changes"][0].update(extra=1),
+        lambda d: d["plan"]["changes"][0].update(kind="nuke"),
+        lambda d: d.update(desired=[]),
+        lambda d: d["desired"]["policy"].update(max_removals="abc"),
+    ],
+    ids=["no-changes", "unknown-field", "unknown-kind", "desired-list", "bad-limit"],
+)
+def test_a_resealed_plan_of_the_wrong_shape_is_one_clear_error(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None]
+) -> None:
+    path, _ = saved_against(Org(make_store(MEMBERS, {}, {"W1": {}})), tmp_path)
+    resealed(path, edit)
+    with pytest.raises(PlanFileError, match="not a usable roster plan file"):
+        read_saved_plan(path)
+
+
+def test_a_resealed_plan_with_other_changes_is_stale_even_if_nothing_drifted(
+    tmp_path: Path,
+) -> None:
+    org = Org(make_store(MEMBERS, {}, {"W1": {}}))
+    path, _ = saved_against(org, tmp_path)
+    resealed(path, lambda d: d["plan"]["changes"][0].update(to_role="billing"))
+    with pytest.raises(StalePlanError):
+        still_valid(read_saved_plan(path), current_of(org))

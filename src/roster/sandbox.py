@@ -15,6 +15,7 @@ import httpx
 
 from roster.api.http import API_VERSION
 from roster.credentials import Secret
+from roster.errors import RosterError
 
 if TYPE_CHECKING:
     from roster.emulator.store import Store
@@ -56,7 +57,15 @@ def load_sandbox(path: Path = SANDBOX_FILE) -> Store:
     from roster.emulator.sample import sample_store  # noqa: PLC0415  (as in sandbox_http)
     from roster.emulator.store import Store  # noqa: PLC0415
 
-    return Store.load(path) if path.exists() else sample_store()
+    if not path.exists():
+        return sample_store()
+    try:
+        return Store.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise RosterError(
+            f"{path}: the sandbox state cannot be read ({type(error).__name__});"
+            " delete it to start over from the sample organization"
+        ) from None
 
 
 def sandbox_now(path: Path = SANDBOX_FILE) -> datetime:

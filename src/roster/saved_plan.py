@@ -19,9 +19,9 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from roster import __version__
-from roster.changes import Change, HeldBack, KeyNotice, Unmanaged, Waiting
+from roster.changes import PHASES, Change, HeldBack, KeyNotice, Unmanaged, Waiting
 from roster.desired import Desired, DesiredWorkspace, OrganizationRef, Policy, RemovalLimit
-from roster.errors import RosterError, StalePlanError
+from roster.errors import RosterError, StalePlanError, UnsafePlanError
 from roster.model import Current, Organization
 from roster.plan import Plan, compute_plan
 
@@ -61,7 +61,15 @@ def write_saved_plan(
         "state": snapshot(current),
     }
     document = {**body, "digest": fingerprint(body)}
-    path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(document, indent=1, sort_keys=True) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, or fail with one line naming the file."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise RosterError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
 def read_saved_plan(path: Path) -> SavedPlan:
@@ -75,13 +83,16 @@ def read_saved_plan(path: Path) -> SavedPlan:
     body = {k: v for k, v in document.items() if k != "digest"}
     if document.get("digest") != fingerprint(body):
         raise PlanFileError(f"{path}: the plan file was modified after roster wrote it; plan again")
-    return SavedPlan(
-        plan=plan_from_data(body["plan"]),
-        desired=desired_from_data(body["desired"]),
-        state=body["state"],
-        config_digest=str(body["config_digest"]),
-        created_at=str(body["created_at"]),
-    )
+    try:
+        return SavedPlan(
+            plan=plan_from_data(body["plan"]),
+            desired=desired_from_data(body["desired"]),
+            state=dict(body["state"]),
+            config_digest=str(body["config_digest"]),
+            created_at=str(body["created_at"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise PlanFileError(f"{path}: not a usable roster plan file ({error!r})") from None
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -97,13 +108,13 @@ def _load(path: Path) -> dict[str, Any]:
 def still_valid(saved: SavedPlan, current: Current) -> Plan:
     """The saved plan, if ``current`` still gives exactly its changes; else ``StalePlanError``."""
     if current.organization.id != saved.plan.organization.id:
-        raise PlanFileError(
+        raise UnsafePlanError(
             f"the plan is for organization {saved.plan.organization.name}"
             f" ({saved.plan.organization.id}) but the key belongs to {current.organization.name}"
             f" ({current.organization.id})"
         )
-    if fingerprint(snapshot(current)) == saved.state_fingerprint:
-        return saved.plan
+    # Recomputed even when the state is unchanged: the file's digest proves it is whole, not who
+    # wrote it, so what it would apply must also be what its own desired state gives.
     if _actions(compute_plan(saved.desired, current)) == _actions(saved.plan):
         return saved.plan
     drift = describe_drift(saved.state, snapshot(current))
@@ -263,7 +274,10 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
 
 
 def _change(data: Mapping[str, Any]) -> Change:
-    return Change(**_workspace_text(data))
+    change = Change(**_workspace_text(data))
+    if change.kind not in PHASES:
+        raise ValueError(f"unknown change kind {change.kind!r}")
+    return change
 
 
 def _workspace_text(data: Mapping[str, Any]) -> dict[str, Any]:

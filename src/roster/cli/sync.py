@@ -28,7 +28,13 @@ from roster.model import Current
 from roster.plan import Plan, check_archive_guard, check_removal_guard, compute_plan
 from roster.render import SIGNS, describe, render_json, render_text
 from roster.render_markdown import render_markdown
-from roster.saved_plan import SavedPlan, read_saved_plan, still_valid, write_saved_plan
+from roster.saved_plan import (
+    SavedPlan,
+    read_saved_plan,
+    still_valid,
+    write_saved_plan,
+    write_text,
+)
 from roster.session import ApiSettings, open_client
 from roster.state import fetch_state
 
@@ -152,7 +158,7 @@ def export(output: Path | None, **options: Any) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_text(output, text)
         click.echo(f"Wrote {output}.", err=True)
 
 
@@ -171,9 +177,12 @@ async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
 
 def _saved_plan_source(paths: tuple[Path, ...]) -> SavedPlan | None:
     """A saved plan when apply was given one ``.json`` file (roster files are YAML)."""
-    if len(paths) == 1 and paths[0].suffix == ".json" and paths[0].is_file():
-        return read_saved_plan(paths[0])
-    return None
+    plans = [path for path in paths if path.suffix.lower() == ".json"]
+    if not plans:
+        return None
+    if len(paths) > 1:
+        raise RosterError("apply takes one saved plan (.json) alone, or roster files (.yaml)")
+    return read_saved_plan(plans[0])
 
 
 async def _plan_and_apply(
