@@ -135,7 +135,7 @@ def check_base_url(url: str) -> str:
             f"the API URL for {host} carries a user, query or fragment; give only"
             " https://HOST[:PORT] (the admin key goes in ANTHROPIC_ADMIN_KEY or --api-key-file)"
         )
-    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+    if parsed.scheme == "http" and not is_loopback(parsed.host):
         raise CredentialError(
             f"refusing to send the admin key in clear over http:// to {parsed.host}; use https:// "
             "(plain http is allowed only for loopback addresses, such as a local emulator)"
@@ -143,7 +143,8 @@ def check_base_url(url: str) -> str:
     return str(parsed).rstrip("/")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name, an address, or an IPv6 address in brackets) is this machine."""
     if host == "localhost":
         return True
     try:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
+from roster.credentials import is_loopback
 from roster.emulator.app import create_app
 from roster.emulator.control import Control
 from roster.emulator.problems import ApiProblem
 from roster.emulator.seed import generate
-from roster.emulator.server import is_loopback, serve
+from roster.emulator.server import serve
 from roster.emulator.store import Store
 
 

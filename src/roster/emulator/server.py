@@ -4,7 +4,6 @@ serve``) or in a background thread for tests (``running_server``).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import threading
@@ -30,15 +29,6 @@ def _quiet_drops() -> None:
     error_log = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _HideDroppedConnections) for f in error_log.filters):
         error_log.addFilter(_HideDroppedConnections())
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int) -> socket.socket:

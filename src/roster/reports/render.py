@@ -227,17 +227,30 @@ def usage_data(report: UsageReport) -> dict[str, Any]:
 
 
 def usage_csv(report: UsageReport) -> str:
-    names = group_columns(report.group_by, USAGE_GROUP_BY)
-    header = ["starting_at", "ending_at", *names, *TOKEN_KINDS, "total"]
+    kinds = (*TOKEN_KINDS, "total")
+    return _cells_csv(
+        report, USAGE_GROUP_BY, kinds, lambda cell: [cell.tokens.data[k] for k in kinds]
+    )
+
+
+def _cells_csv(
+    report: UsageReport | CostReport,
+    dimensions: dict[str, str],
+    value_columns: Sequence[str],
+    values: Callable[[Any], Sequence[Any]],
+) -> str:
+    """One row per bucket and group: the bucket's bounds, the group's fields, its values."""
+    names = group_columns(report.group_by, dimensions)
+    header = ["starting_at", "ending_at", *names, *value_columns]
     rows = [
         [
-            b.starting_at,
-            b.ending_at,
-            *group_fields(report.group_by, c.group, USAGE_GROUP_BY).values(),
-            *(c.tokens.data[k] for k in (*TOKEN_KINDS, "total")),
+            bucket.starting_at,
+            bucket.ending_at,
+            *group_fields(report.group_by, cell.group, dimensions).values(),
+            *values(cell),
         ]
-        for b in report.buckets
-        for c in b.cells
+        for bucket in report.buckets
+        for cell in bucket.cells
     ]
     return render_csv(header, rows)
 
@@ -301,19 +314,8 @@ def cost_data(report: CostReport) -> dict[str, Any]:
 
 
 def cost_csv(report: CostReport) -> str:
-    names = group_columns(report.group_by, COST_GROUP_BY)
-    header = ["starting_at", "ending_at", *names, "amount_cents", "amount_usd"]
-    rows = [
-        [
-            b.starting_at,
-            b.ending_at,
-            *group_fields(report.group_by, c.group, COST_GROUP_BY).values(),
-            *_amount(c.cents).values(),
-        ]
-        for b in report.buckets
-        for c in b.cells
-    ]
-    return render_csv(header, rows)
+    columns = ("amount_cents", "amount_usd")
+    return _cells_csv(report, COST_GROUP_BY, columns, lambda cell: [*_amount(cell.cents).values()])
 
 
 def render_cost(report: CostReport, fmt: str) -> str:
