@@ -105,8 +105,11 @@ def _load(path: Path) -> dict[str, Any]:
     return document
 
 
-def still_valid(saved: SavedPlan, current: Current) -> Plan:
-    """The saved plan, if ``current`` still gives exactly its changes; else ``StalePlanError``."""
+def still_valid(saved: SavedPlan, current: Current, fresh: Plan | None = None) -> Plan:
+    """The saved plan, if ``current`` still gives exactly its changes; else ``StalePlanError``.
+
+    ``fresh`` is the plan ``current`` gives for the saved desired state, if already computed.
+    """
     if current.organization.id != saved.plan.organization.id:
         raise UnsafePlanError(
             f"the plan is for organization {saved.plan.organization.name}"
@@ -115,7 +118,8 @@ def still_valid(saved: SavedPlan, current: Current) -> Plan:
         )
     # Recomputed even when the state is unchanged: the file's digest proves it is whole, not who
     # wrote it, so what it would apply must also be what its own desired state gives.
-    if _actions(compute_plan(saved.desired, current)) == _actions(saved.plan):
+    fresh = fresh if fresh is not None else compute_plan(saved.desired, current)
+    if _actions(fresh) == _actions(saved.plan):
         return saved.plan
     drift = describe_drift(saved.state, snapshot(current))
     raise StalePlanError(

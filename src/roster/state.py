@@ -29,23 +29,31 @@ async def fetch_state(
 
     Members are fetched for the active workspaces named in ``workspace_members_of`` (None: all).
     """
-    me, users, invites, workspaces, keys = await gather_or_cancel(
+    me, (members, invites), workspaces, keys = await gather_or_cancel(
         client.me(),
-        client.list_users(),
-        client.list_invites(statuses=OPEN_INVITE_STATUSES),
+        fetch_people(client),
         client.list_workspaces(include_archived=True),
         client.list_api_keys(status="active"),
     )
-    members = tuple(sorted((member_from(u) for u in users), key=lambda m: m.email))
     spaces = tuple(sorted((workspace_from(w) for w in workspaces), key=lambda w: (w.name, w.id)))
     return Current(
         organization=Organization(id=str(me["id"]), name=str(me.get("name", ""))),
         members=members,
-        invites=open_invites((invite_from(i) for i in invites), exclude={m.email for m in members}),
+        invites=invites,
         workspaces=spaces,
         workspace_members=await _workspace_members(client, spaces, workspace_members_of),
         api_keys=tuple(sorted((api_key_from(k) for k in keys), key=lambda k: k.id)),
     )
+
+
+async def fetch_people(client: AdminClient) -> tuple[tuple[Member, ...], tuple[Invite, ...]]:
+    """Members by email, and the open invites of people who are not members yet."""
+    users, invites = await gather_or_cancel(
+        client.list_users(), client.list_invites(statuses=OPEN_INVITE_STATUSES)
+    )
+    members = tuple(sorted((member_from(u) for u in users), key=lambda m: m.email))
+    emails = {m.email for m in members}
+    return members, open_invites((invite_from(i) for i in invites), exclude=emails)
 
 
 async def _workspace_members(

@@ -230,8 +230,7 @@ async def _dashboard(
 ) -> Dashboard:
     usage_query, cost_query = fetch.dashboard_queries(period)
     tick = _progress("reports", len(usage_query.chunks) + len(cost_query.chunks))
-    async with open_client(settings, warn=warn) as client:
-        return await fetch.report(client, period, cache(), tick)
+    return await _using(settings, lambda client: fetch.report(client, period, cache(), tick))
 
 
 def _enforce(board: Dashboard, thresholds: Thresholds) -> None:

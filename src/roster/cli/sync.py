@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import click
 
+from roster.api import AdminClient
 from roster.apply import ApplyReport, ChangeResult, apply_plan
 from roster.cli.arguments import paths_argument
 from roster.cli.options import (
@@ -154,7 +154,7 @@ def apply(
 )
 def export(output: Path | None, **options: Any) -> None:
     """Write the organization as it stands as a roster file (export, then plan: no changes)."""
-    text = render_roster_file(run(_fetch(settings_from(options), workspaces=None)))
+    text = render_roster_file(run(_fetch_everything(settings_from(options))))
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -165,13 +165,19 @@ def export(output: Path | None, **options: Any) -> None:
 commands = [plan, apply, export]
 
 
-async def _fetch(settings: ApiSettings, *, workspaces: Collection[str] | None) -> Current:
+async def _fetch_everything(settings: ApiSettings) -> Current:
+    """The organization with the members of every workspace, as export writes it."""
     async with open_client(settings, warn=warn) as client:
-        return await fetch_state(client, workspace_members_of=workspaces)
+        return await fetch_state(client, workspace_members_of=None)
 
 
 async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
-    current = await _fetch(settings, workspaces=desired.workspaces.keys())
+    async with open_client(settings, warn=warn) as client:
+        return await _planned(client, desired)
+
+
+async def _planned(client: AdminClient, desired: Desired) -> Planned:
+    current = await fetch_state(client, workspace_members_of=desired.workspaces.keys())
     return Planned(current, compute_plan(desired, current))
 
 
@@ -190,9 +196,10 @@ async def _plan_and_apply(
 ) -> ApplyReport | None:
     desired = source.desired if isinstance(source, SavedPlan) else source
     async with open_client(settings, warn=warn) as client:
-        current = await fetch_state(client, workspace_members_of=desired.workspaces.keys())
-        planned = _still_valid(source, current) if isinstance(source, SavedPlan) else None
-        planned = planned or compute_plan(desired, current)
+        fresh = await _planned(client, desired)
+        current, planned = fresh.current, fresh.plan
+        if isinstance(source, SavedPlan):
+            planned = _still_valid(source, current, planned)
         click.echo(_render(planned, "text"), nl=False)
         guards.check(planned, current, desired)
         if not planned.api_changes:
@@ -204,9 +211,9 @@ async def _plan_and_apply(
         return await apply_plan(planned, client, progress=_show_progress)
 
 
-def _still_valid(saved: SavedPlan, current: Current) -> Plan:
+def _still_valid(saved: SavedPlan, current: Current, fresh: Plan) -> Plan:
     try:
-        return still_valid(saved, current)
+        return still_valid(saved, current, fresh)
     except StalePlanError as stale:
         click.echo("The organization changed since the plan was made:", err=True)
         for line in stale.drift:

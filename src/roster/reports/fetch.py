@@ -19,7 +19,7 @@ from roster.reports.dashboard import Dashboard, dashboard
 from roster.reports.dates import Chunk, Period, rfc3339
 from roster.reports.members import OrgSummary, WorkspaceInfo, org_summary
 from roster.reports.usage import UsageQuery, UsageReport, usage_report
-from roster.state import OPEN_INVITE_STATUSES, invite_from, member_from, open_invites
+from roster.state import fetch_people
 
 JSON = dict[str, Any]
 OnRequest = Callable[[], None]
@@ -48,12 +48,7 @@ async def organization(client: AdminClient, cache: MeCache | None = None) -> Org
 
 
 async def people(client: AdminClient) -> People:
-    users, invites = await gather_or_cancel(
-        client.list_users(), client.list_invites(statuses=OPEN_INVITE_STATUSES)
-    )
-    members = tuple(sorted((member_from(u) for u in users), key=lambda m: m.email))
-    emails = {m.email for m in members}
-    return People(members, open_invites((invite_from(i) for i in invites), exclude=emails))
+    return People(*await fetch_people(client))
 
 
 async def workspaces(client: AdminClient, *, everything: bool = False) -> list[JSON]:
