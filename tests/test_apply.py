@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -95,6 +94,19 @@ def test_manual_changes_are_never_attempted() -> None:
 
 # Convergence: whatever the starting state, one apply leaves nothing the API can still do.
 
+
+def assert_converges(org: Org, desired: Desired) -> None:
+    """Apply the plan; every change succeeds and the next plan has no API change left."""
+
+    async def scenario() -> tuple[ApplyReport, Plan]:
+        report = await org.apply(desired)
+        return report, await org.plan(desired)
+
+    report, after = asyncio.run(scenario())
+    assert report.ok, [str(r.error) for r in report.failed]
+    assert after.api_changes == ()
+
+
 emails = st.sampled_from(POOL)
 current_members = st.dictionaries(emails, st.sampled_from([*SETTABLE, "admin"]), max_size=7)
 current_invites = st.dictionaries(
@@ -120,16 +132,7 @@ def test_plan_then_apply_converges(
 ) -> None:
     invites = {email: invite for email, invite in invites.items() if email not in members}
     wanted = {email: role for email, role in wanted.items() if not policy.ignores(email)}
-    org = Org(make_store(members, invites))
-    desired = Desired(wanted, replace(policy))
-
-    async def scenario() -> tuple[ApplyReport, Plan]:
-        report = await org.apply(desired)
-        return report, await org.plan(desired)
-
-    report, after = asyncio.run(scenario())
-    assert report.ok, [str(r.error) for r in report.failed]
-    assert after.api_changes == ()
+    assert_converges(Org(make_store(members, invites)), Desired(wanted, policy))
 
 
 # The same with workspaces and the keys of removed members.
@@ -186,15 +189,7 @@ def test_plan_then_apply_converges_with_workspaces(
         api_keys_of_removed_members=key_policy,  # type: ignore[arg-type]
     )
     org = Org(make_store(members, invites, held, keys))
-    desired = Desired(wanted, policy, workspaces=spaces)
-
-    async def scenario() -> tuple[ApplyReport, Plan]:
-        report = await org.apply(desired)
-        return report, await org.plan(desired)
-
-    report, after = asyncio.run(scenario())
-    assert report.ok, [str(r.error) for r in report.failed]
-    assert after.api_changes == ()
+    assert_converges(org, Desired(wanted, policy, workspaces=spaces))
 
 
 def test_a_reinvite_whose_second_half_fails_says_the_invite_is_gone() -> None:
