@@ -36,7 +36,7 @@ def test_export_lists_members_and_pending_invites_sorted() -> None:
         "  new@acme.io: user  # invited, not yet accepted",
         "  zed@acme.io: developer",
     ]
-    assert '  name: "Acme: R&D #1"' in text
+    assert "  name: 'Acme: R&D #1'" in text
 
 
 def test_roles_and_addresses_a_file_cannot_state_are_comments() -> None:

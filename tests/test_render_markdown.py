@@ -271,8 +271,8 @@ def test_organization_data_cannot_inject_markdown_or_html() -> None:
     assert heading == (
         r"## roster plan for Evil \<script\>alert(1)\</script\> \`co\` \| \*x\* (org\|1)"
     )
-    assert "+ invite x`y<img src=x>@acme.com\\u000a```\\u000a</details> as user" in rendered
-    assert r"> - In the Console, invite x\`y\<img src=x\>@acme.com\\u000a\`\`\`" in rendered
+    assert "+ invite x`y<img src=x>@acme.com\\n```\\n</details> as user" in rendered
+    assert r"> - In the Console, invite x\`y\<img src=x\>@acme.com\\n\`\`\`" in rendered
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from roster.untrusted import printable
+
 EXIT_ERROR = 1
 EXIT_CHANGES_PRESENT = 2
 EXIT_UNSAFE = 3
@@ -65,7 +67,8 @@ class ConfigError(RosterError):
         first = self.problems[0]
         more = len(self.problems) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        super().__init__(first.located(path) + suffix)
+        # One line whatever the file holds: a name in it may carry a newline or an escape.
+        super().__init__(printable(first.located(path) + suffix))
 
     @property
     def line(self) -> int | None:

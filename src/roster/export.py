@@ -2,16 +2,19 @@
 
 Planning the exported file against the same organization shows no changes: every member and
 pending invite is listed with the role it has (an owner as ``admin``, which the file means as
-"has admin rights"). Roles a file cannot state are kept as comments and left unmanaged.
+"has admin rights"). Roles, addresses and workspace names a file cannot state are kept as comments
+and left unmanaged. Every value, in comments too, is written by the YAML writer: names come from
+the API, and a name that could end a comment or start a key must not set the next file's policy.
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
@@ -20,19 +23,21 @@ from roster.config import inline_refs, roster_schema
 from roster.desired import FILE_ROLES
 from roster.model import CONSOLE_ONLY_ROLES, Current, WorkspaceMember
 from roster.plan_workspaces import is_inherited
+from roster.untrusted import is_unsafe, printable
 
+# What the YAML writer itself leaves unquoted and unescaped: checked here to skip it for speed.
 _PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9.\-]+$")
+_PLAIN_WORD = re.compile(r"^[a-z][a-z_]*$")
 
 
 def render_roster_file(current: Current) -> str:
     """A valid roster file (YAML text) describing ``current``."""
     organization = current.organization
+    identity = {"id": organization.id, "name": organization.name}
     lines = [
-        f"# Exported by roster from {organization.name} ({organization.id}).",
+        _comment(f"Exported by roster from {_flow(organization.name)} ({_flow(organization.id)})."),
         "",
-        "organization:",
-        f"  id: {_scalar(organization.id)}",
-        f"  name: {_scalar(organization.name)}",
+        *_yaml({"organization": identity}),
         "",
         "members:",
         *_member_lines(current),
@@ -52,37 +57,38 @@ def _workspace_lines(current: Current) -> list[str]:
         held[membership.workspace_id].append(membership)
     lines, seen = ["", "workspaces:"], set()
     for workspace in active:
-        if workspace.name in seen:
-            lines.append(
-                f"  # {_scalar(workspace.name)} ({workspace.id}): a second workspace of that name"
-            )
-            continue
-        seen.add(workspace.name)
-        lines += _one_workspace(workspace.name, held[workspace.id], emails)
-    return lines
+        named = f"{_flow(workspace.name)} ({_flow(workspace.id)})"
+        if not _stateable_workspace(workspace.name):
+            lines.append(_comment(f"{named}: a name roster files cannot state; left unmanaged", 2))
+        elif workspace.name in seen:
+            lines.append(_comment(f"{named}: a second workspace of that name", 2))
+        else:
+            seen.add(workspace.name)
+            lines += _one_workspace(workspace.name, held[workspace.id], emails)
+    # With nothing but comments under it, "workspaces:" would read as empty rather than as {}.
+    return lines if seen else [*lines[:2], "  {}", *lines[2:]]
 
 
 def _one_workspace(
     name: str, held: Iterable[WorkspaceMember], emails: Mapping[str, tuple[str, str]]
 ) -> list[str]:
-    explicit = sorted(
-        (emails[m.user_id][0], m.role)
-        for m in held
-        if m.user_id in emails
-        and not is_inherited(emails[m.user_id][1], m.role)
-        and _listed(*emails[m.user_id])
+    explicit = dict(
+        sorted(
+            (emails[m.user_id][0], m.role)
+            for m in held
+            if m.user_id in emails
+            and not is_inherited(emails[m.user_id][1], m.role)
+            and _listed(*emails[m.user_id])
+        )
     )
-    if not explicit:
-        return [f"  {_scalar(name)}: {{}}"]
-    return [f"  {_scalar(name)}:", "    members:"] + [
-        f"      {_scalar(email)}: {role}" for email, role in explicit
-    ]
+    section: dict[str, Any] = {"members": explicit} if explicit else {}
+    return _yaml({name: section}, indent=2)
 
 
 def _member_lines(current: Current) -> list[str]:
     entries = [(m.email, m.role, "") for m in current.members]
     entries += [(i.email, i.role, "invited") for i in current.invites if i.status == "pending"]
-    lines = [_member_line(email, role, note) for email, role, note in sorted(entries)]
+    lines = [line for email, role, note in sorted(entries) for line in _member(email, role, note)]
     # With nothing but comments under it, "members:" would read as empty rather than as {}.
     listed = any(not line.lstrip().startswith("#") for line in lines)
     return lines if listed else ["  {}", *lines]
@@ -94,39 +100,85 @@ def _listed(email: str, role: str) -> bool:
     return file_role in FILE_ROLES and _stateable(email)
 
 
-def _member_line(email: str, role: str, note: str) -> str:
+def _member(email: str, role: str, note: str) -> list[str]:
     file_role = "admin" if role in CONSOLE_ONLY_ROLES else role
     if file_role not in FILE_ROLES:
-        return f"  # {_scalar(email)}: {role}  (a role roster files cannot state; left unmanaged)"
+        why = "a role roster files cannot state"
+        return [_comment(f"{_flow(email)}: {_flow(role)}  ({why}; left unmanaged)", 2)]
     if not _stateable(email):
-        return (
-            f"  # {_scalar(email)}: {role}  (an address roster files cannot state; left unmanaged)"
-        )
-    comment = f"  # {note}, not yet accepted" if note else ""
+        why = "an address roster files cannot state"
+        return [_comment(f"{_flow(email)}: {_flow(role)}  ({why}; left unmanaged)", 2)]
+    comment = "invited, not yet accepted" if note else ""
     if role != file_role:
-        comment = f"  # {role} in the Console"
-    return f"  {_scalar(email)}: {file_role}{comment}"
+        comment = f"{_flow(role)} in the Console"
+    return _entry(email, file_role, comment)
+
+
+def _entry(email: str, role: str, comment: str) -> list[str]:
+    """One ``email: role`` line (more, for a key YAML writes in its long form), and a comment."""
+    if _PLAIN_EMAIL.match(email) and _PLAIN_WORD.match(role):
+        lines = [f"  {email}: {role}"]  # exactly what the YAML writer gives, without its cost
+    else:
+        lines = _yaml({email: role}, indent=2)
+    if comment:
+        lines[-1] += "  " + _comment(comment)
+    return lines
+
+
+# --- the YAML writer ----------------------------------------------------------------------------
+
+
+def _yaml(data: Mapping[str, Any], indent: int = 0) -> list[str]:
+    """``data`` as block YAML lines, indented; any text that could act on a terminal or editor
+    (control, bidirectional or invisible characters) is written as a double-quoted escape."""
+    odd = any(is_unsafe(char) for text in _texts(data) for char in text)
+    dumped = yaml.safe_dump(
+        dict(data),
+        sort_keys=False,
+        allow_unicode=not odd,
+        default_style='"' if odd else None,
+        width=math.inf,
+    )
+    return [" " * indent + line for line in dumped.splitlines()]
+
+
+def _flow(text: str) -> str:
+    """``text`` as a one-line YAML scalar for a comment to quote: as the writer would put it
+    when it is printable, else double-quoted with every odd character escaped."""
+    odd = not text.isprintable()
+    style = '"' if odd else None
+    dumped = yaml.safe_dump(text, default_style=style, allow_unicode=not odd, width=math.inf)
+    return dumped.splitlines()[0]  # a plain scalar is followed by the document-end line
+
+
+def _comment(text: str, indent: int = 0) -> str:
+    # ``printable`` too: a comment ends at a line break, and no quoted name may carry one.
+    return " " * indent + "# " + printable(text)
+
+
+def _texts(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
 
 
 @functools.cache
-def _email_validator() -> Draft202012Validator:
-    return Draft202012Validator(
-        inline_refs(roster_schema())["properties"]["members"]["propertyNames"]
-    )
+def _validator(*where: str) -> Draft202012Validator:
+    schema: Any = inline_refs(roster_schema())
+    for step in where:
+        schema = schema[step]
+    return Draft202012Validator(schema)
 
 
 @functools.cache
 def _stateable(email: str) -> bool:
     """Whether the schema accepts ``email`` (the API holds some addresses it does not)."""
-    return bool(_email_validator().is_valid(email))
+    return bool(_validator("properties", "members", "propertyNames").is_valid(email))
 
 
-def _scalar(text: str) -> str:
-    """``text`` as a YAML scalar that reads back as the same string (JSON strings are YAML)."""
-    if _PLAIN_EMAIL.match(text):
-        return text
-    try:
-        plain = yaml.safe_load(text) == text and "#" not in text and ":" not in text
-    except yaml.YAMLError:
-        plain = False
-    return text if plain else json.dumps(text, ensure_ascii=False)
+def _stateable_workspace(name: str) -> bool:
+    """Whether the schema accepts ``name`` as a workspace name."""
+    return bool(_validator("properties", "workspaces", "propertyNames").is_valid(name))

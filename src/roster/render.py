@@ -2,15 +2,17 @@
 
 The JSON form (``render_json``) is ``Plan.data`` with sorted keys, and never holds a secret; every
 field is documented in ``docs/plan-format.md`` under its ``format_version``. The markdown form for
-pull-request comments is in ``render_markdown``.
+pull-request comments is in ``render_markdown``. In text, every name from the API or the files
+passes through ``printable`` before colour is added, so no name can print a line of its own.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from typing import Any
 
 from roster.plan import Change, ChangeKind, HeldBack, KeyNotice, Plan, Unmanaged, Waiting
+from roster.untrusted import json_text, printable
 
 SIGNS: dict[ChangeKind, str] = {
     "invite": "+",
@@ -50,7 +52,7 @@ Paint = Callable[[str, str], str]
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan.data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(plan.data)
 
 
 def render_text(plan: Plan, *, color: bool) -> str:
@@ -77,7 +79,8 @@ def _plain(style: str, text: str) -> str:
 
 def _header(plan: Plan, paint: Paint) -> str:
     organization = plan.organization
-    return paint("bold", f"Organization: {organization.name} ({organization.id})")
+    name, ids = printable(organization.name), printable(organization.id)
+    return paint("bold", f"Organization: {name} ({ids})")
 
 
 def _change_line(change: Change, paint: Paint) -> str:
@@ -86,9 +89,17 @@ def _change_line(change: Change, paint: Paint) -> str:
 
 
 def describe(change: Change) -> str:
-    """One change in words, as the plan shows it (without its sign)."""
-    because = f" ({change.note})" if change.note else ""
-    return DESCRIPTIONS[change.kind].format(**change.data, because=because)
+    """One change in words, as the plan shows it (without its sign); every field made printable."""
+    fields = safe_fields(change.data)
+    because = f" ({fields['note']})" if change.note else ""
+    return DESCRIPTIONS[change.kind].format(**fields, because=because)
+
+
+def safe_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A value's fields with every text made ``printable``, ready to be put into a sentence."""
+    return {
+        key: printable(value) if isinstance(value, str) else value for key, value in data.items()
+    }
 
 
 def _held_back_section(held_back: tuple[HeldBack, ...]) -> list[str]:
@@ -100,12 +111,12 @@ def _held_back_section(held_back: tuple[HeldBack, ...]) -> list[str]:
 
 
 def _held_back_line(account: HeldBack) -> str:
-    what = _ACCOUNT_WORDS[account.kind].format(workspace=account.workspace)
+    shown = safe_fields(account.data)
+    what = _ACCOUNT_WORDS[account.kind].format(workspace=shown["workspace"])
+    email, role = shown["email"], shown["role"]
     if account.wanted_role is None:
-        return f"{account.email} is kept ({what} as {account.role}) though the files omit it"
-    return (
-        f"{account.email} stays {account.role} ({what}) though the files say {account.wanted_role}"
-    )
+        return f"{email} is kept ({what} as {role}) though the files omit it"
+    return f"{email} stays {role} ({what}) though the files say {shown['wanted_role']}"
 
 
 _ACCOUNT_WORDS = {
@@ -120,7 +131,8 @@ def _waiting_section(waiting: tuple[Waiting, ...]) -> list[str]:
     if not waiting:
         return []
     return ["Waiting (workspace members are added once they accept their invite):"] + [
-        f"  … {entry.email} joins {entry.workspace} as {entry.role}" for entry in waiting
+        "  … {email} joins {workspace} as {role}".format(**safe_fields(entry.data))
+        for entry in waiting
     ]
 
 
@@ -132,7 +144,8 @@ def _key_section(notices: tuple[KeyNotice, ...]) -> list[str]:
         " (policy.api_keys_of_removed_members: report):"
     )
     return [heading] + [
-        f"  ? '{key.name}' ({key.key_id}) of {key.owner}, in {key.workspace}" for key in notices
+        "  ? '{name}' ({key_id}) of {owner}, in {workspace}".format(**safe_fields(key.data))
+        for key in notices
     ]
 
 
@@ -145,10 +158,11 @@ def _unmanaged_section(unmanaged: tuple[Unmanaged, ...]) -> list[str]:
 
 
 def _unmanaged_line(account: Unmanaged) -> str:
+    shown = safe_fields(account.data)
     if account.kind == "workspace":
-        return f"workspace {account.workspace} ({account.id})"
-    what = _ACCOUNT_WORDS[account.kind].format(workspace=account.workspace)
-    return f"{account.email} ({what} as {account.role})"
+        return f"workspace {shown['workspace']} ({shown['id']})"
+    what = _ACCOUNT_WORDS[account.kind].format(workspace=shown["workspace"])
+    return f"{shown['email']} ({what} as {shown['role']})"
 
 
 def _summary_line(plan: Plan) -> str:

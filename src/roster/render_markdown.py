@@ -21,6 +21,7 @@ from roster.render import (
     _waiting_section,
     describe,
 )
+from roster.untrusted import markdown_text, printable
 
 __all__ = ["DEFAULT_MAX_CHARS", "MARKDOWN_MARKER", "MIN_MAX_CHARS", "render_markdown"]
 
@@ -60,8 +61,6 @@ SUMMARY_COLUMNS = (
     ("Held back", "held_back"),
     ("Unmanaged", "unmanaged"),
 )
-# Backslash-escaping these keeps names inert: no emphasis, code, links, HTML, tables or math.
-MARKDOWN_SPECIALS = frozenset("\\`*_{}[]<>#+!|~&$^")
 
 
 def render_markdown(plan: Plan, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
@@ -79,7 +78,7 @@ def render_markdown(plan: Plan, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     if plan.is_empty and not sections:
         return _join(head)
     head.append(_table(plan))
-    warning = _Warning(tuple(_inline(c.note) for c in plan.manual_changes))
+    warning = _Warning(tuple(markdown_text(c.note) for c in plan.manual_changes))
     whole = _join([*head, *warning.blocks(len(warning.notes)), *(s.render() for s in sections)])
     if len(whole) <= max_chars:
         return whole
@@ -94,8 +93,9 @@ def _join(blocks: Iterable[str]) -> str:
 
 
 def _heading(organization: Organization) -> str:
-    name = _inline(organization.name, NAME_LIMIT)
-    return f"{MARKDOWN_MARKER}\n## roster plan for {name} ({_inline(organization.id, NAME_LIMIT)})"
+    name = markdown_text(organization.name, NAME_LIMIT)
+    ids = markdown_text(organization.id, NAME_LIMIT)
+    return f"{MARKDOWN_MARKER}\n## roster plan for {name} ({ids})"
 
 
 def _table(plan: Plan) -> str:
@@ -122,13 +122,13 @@ def _sections(plan: Plan) -> list[_Section]:
 
 
 def _change_section(kind: ChangeKind, changes: Sequence[Change]) -> _Section:
-    lines = tuple(_printable(f"{DIFF_SIGNS[SIGNS[kind]]} {describe(c)}") for c in changes)
+    lines = tuple(printable(f"{DIFF_SIGNS[SIGNS[kind]]} {describe(c)}") for c in changes)
     return _Section(TITLES[kind], lines)
 
 
 def _notice_section(title: str, text_lines: Sequence[str]) -> _Section:
     intro, *lines = text_lines
-    entries = tuple(_printable(line.strip()) for line in lines)
+    entries = tuple(printable(line.strip()) for line in lines)
     return _Section(title, entries, language="text", intro=intro, collapsed=True)
 
 
@@ -275,20 +275,3 @@ def _footer(changes: int, others: int) -> str:
     parts = [f"{changes:,} more change{'' if changes == 1 else 's'}"] if changes else []
     parts += [f"{others:,} more entr{'y' if others == 1 else 'ies'}"] if others else []
     return f"… and {' and '.join(parts)} not shown; {FULL_PLAN_HINT}."
-
-
-# --- escaping -------------------------------------------------------------------------------
-
-
-def _printable(text: str) -> str:
-    """``text`` on one line: a newline or control character from the API could end a block."""
-    return "".join(char if char.isprintable() else f"\\u{ord(char):04x}" for char in text)
-
-
-def _inline(text: str, limit: int | None = None) -> str:
-    """``text`` as literal markdown outside code, at most ``limit`` characters."""
-    pieces = ["\\" + c if c in MARKDOWN_SPECIALS else c for c in _printable(text)]
-    if limit is None or sum(map(len, pieces)) <= limit:
-        return "".join(pieces)
-    kept = list(accumulate(map(len, pieces)))
-    return "".join(pieces[: bisect_right(kept, limit - 1)]) + "…"

@@ -33,6 +33,7 @@ from roster.errors import (
     RateLimitError,
     ServerError,
 )
+from roster.untrusted import printable
 
 JSON = dict[str, Any]
 Params = Sequence[tuple[str, str]]
@@ -316,7 +317,8 @@ def _log_attempt(
 ) -> None:
     if log.isEnabledFor(logging.DEBUG):
         query = "&".join(f"{k}={v}" for k, v in params or ())
-        target = f"{path}?{query}" if query else path
+        # Ids and values in a path come from the API and the files: the log is read by people.
+        target = printable(f"{path}?{query}" if query else path)
         elapsed = (time.perf_counter() - started) * 1000
         log.debug("%s %s -> %s in %.0f ms", method, target, result, elapsed)
 

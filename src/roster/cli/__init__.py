@@ -1,7 +1,8 @@
 """roster's command line: the only package that prints.
 
 Command bodies parse options, call the pipeline, and echo. Every ``RosterError`` becomes one
-``Error: ...`` line on stderr and the exit code the README documents.
+``Error: ...`` line on stderr and the exit code the README documents; the line is made printable,
+since it may quote names from the files or the API.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 
 from roster import __version__
 from roster.errors import RosterError
+from roster.untrusted import printable
 
 # Each command's module is imported only when that command runs (or help lists it), so that
 # `roster validate` in a pre-commit hook does not pay for the emulator or the reports.
@@ -49,7 +51,7 @@ class RosterGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RosterError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
 
 

@@ -13,6 +13,7 @@ from roster.emulator.problems import ApiProblem
 from roster.emulator.seed import generate
 from roster.emulator.server import serve
 from roster.emulator.store import Store
+from roster.untrusted import printable
 
 
 @click.group()
@@ -78,7 +79,7 @@ def serve_command(
     store = _load(state_file)
     control = _control(latency_ms, rate_limit, fault_rate, fault_seed)
     app = create_app(store, state_file=state_file, control=control)
-    saved = f" (state: {state_file})" if state_file is not None else ""
+    saved = f" (state: {printable(str(state_file))})" if state_file is not None else ""
     serve(
         app,
         host,
@@ -112,4 +113,5 @@ def seed_command(
     """Generate a realistic organization, deterministically, into a state file."""
     store = generate(users, seed, name=name, workspaces=workspaces)
     store.save(out)
-    click.echo(f"wrote {out}: {store.organization.name}, {users} users", err=True)
+    shown = printable(f"{out}: {store.organization.name}")
+    click.echo(f"wrote {shown}, {users} users", err=True)

@@ -13,6 +13,7 @@ import click
 
 from roster.api.http import DEFAULT_BASE_URL
 from roster.session import ApiSettings
+from roster.untrusted import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -75,7 +76,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def warn(message: str) -> None:
-    click.echo(f"Warning: {message}", err=True)
+    click.echo(f"Warning: {printable(message)}", err=True)
 
 
 def use_color() -> bool:

@@ -37,6 +37,7 @@ from roster.saved_plan import (
 )
 from roster.session import ApiSettings, open_client
 from roster.state import fetch_state
+from roster.untrusted import printable
 
 format_option = click.option(
     "--format",
@@ -109,7 +110,8 @@ def plan(
         write_saved_plan(
             out, planned.plan, desired, planned.current, files=roster_files(paths), now=_now()
         )
-        click.echo(f"Saved the plan to {out}; apply it with: roster apply {out}", err=True)
+        shown = printable(str(out))
+        click.echo(f"Saved the plan to {shown}; apply it with: roster apply {shown}", err=True)
     if detailed_exitcode and not planned.plan.is_empty:
         raise click.exceptions.Exit(EXIT_CHANGES_PRESENT)
 
@@ -159,7 +161,7 @@ def export(output: Path | None, **options: Any) -> None:
         click.echo(text, nl=False)
     else:
         write_text(output, text)
-        click.echo(f"Wrote {output}.", err=True)
+        click.echo(f"Wrote {printable(str(output))}.", err=True)
 
 
 commands = [plan, apply, export]
@@ -217,7 +219,7 @@ def _still_valid(saved: SavedPlan, current: Current, fresh: Plan) -> Plan:
     except StalePlanError as stale:
         click.echo("The organization changed since the plan was made:", err=True)
         for line in stale.drift:
-            click.echo(f"  {line}", err=True)
+            click.echo(f"  {printable(line)}", err=True)
         raise
 
 
@@ -245,7 +247,7 @@ def _render(planned: Plan, output_format: str) -> str:
 
 def _show_progress(result: ChangeResult) -> None:
     sign = SIGNS[result.change.kind]
-    outcome = "done" if result.ok else f"FAILED: {result.error}"
+    outcome = "done" if result.ok else f"FAILED: {printable(str(result.error))}"
     click.echo(f"  {sign} {describe(result.change)}: {outcome}", err=True)
 
 
@@ -266,7 +268,9 @@ def _finish(report: ApplyReport) -> None:
     )
     for result in failed:
         click.echo(
-            f"  {SIGNS[result.change.kind]} {describe(result.change)}: {result.error}", err=True
+            f"  {SIGNS[result.change.kind]} {describe(result.change)}:"
+            f" {printable(str(result.error))}",
+            err=True,
         )
     raise ApplyFailed(
         f"{len(failed)} of {total} changes failed (listed above); "

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from roster.untrusted import printable
+
 BAR_WIDTH = 30
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _FULL = "█"
@@ -55,4 +57,4 @@ def _scaled(value: int, divisor: int) -> str:
 
 def _quoted(text: str) -> str:
     # Mermaid strings cannot escape a double quote.
-    return text.replace('"', "'")
+    return printable(text).replace('"', "'")

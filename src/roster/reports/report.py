@@ -4,6 +4,7 @@ or CI summary (with a Mermaid chart), or JSON.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,8 +14,11 @@ from roster.reports.cost import decimal_text, dollars, usd
 from roster.reports.dashboard import Dashboard
 from roster.reports.render import share
 from roster.reports.table import Column, count, plural, render_json, render_table
+from roster.untrusted import markdown_text, printable
 
 REPORT_FORMATS = ("text", "markdown", "json")
+# Underscores inside a word are never emphasis in GitHub's markdown.
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)*$")
 
 
 def period_days(board: Dashboard) -> int:
@@ -51,7 +55,7 @@ def _summary_text(board: Dashboard) -> str:
         ["Members", _membership(board)],
     ]
     body = render_table([Column(""), Column("", shrink=1)], pairs, header=False)
-    return f"{board.organization.name}: organization report\n\n{body}"
+    return f"{printable(board.organization.name)}: organization report\n\n{body}"
 
 
 def _days_text(board: Dashboard) -> str:
@@ -88,7 +92,7 @@ def _roles_text(board: Dashboard) -> str:
 
 def report_markdown(board: Dashboard) -> str:
     sections = [
-        f"## {_cell(board.organization.name)}: organization report",
+        f"## {markdown_text(board.organization.name)}: organization report",
         f"**{period_label(board)}**",
         _md_table(
             ["Tokens", "Cost", "Members", "Pending invites"],
@@ -107,7 +111,7 @@ def report_markdown(board: Dashboard) -> str:
         "### Top models",
         _md_models(board),
         "### Members by role",
-        _md_table(["Role", "Members"], [[r, count(n)] for r, n in board.roles], right=1),
+        _md_table(["Role", "Members"], [[_word(r), count(n)] for r, n in board.roles], right=1),
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -121,19 +125,25 @@ def _md_models(board: Dashboard) -> str:
     if not board.top_models:
         return "No token usage in this period."
     total = board.tokens.total
-    rows = [[f"`{m.model}`", count(m.tokens), share(m.tokens, total)] for m in board.top_models]
+    rows = [[_code(m.model), count(m.tokens), share(m.tokens, total)] for m in board.top_models]
     return _md_table(["Model", "Tokens", "Share"], rows, right=2)
 
 
+def _word(text: str) -> str:
+    """``text`` as it is when it is one plain word (as roles are), else as escaped markdown."""
+    return text if _PLAIN_WORD.match(text) else markdown_text(text)
+
+
+def _code(text: str) -> str:
+    """``text`` as inline code in a table cell; as escaped text if it could end the code or cell."""
+    shown = printable(text)
+    return markdown_text(shown) if "`" in shown or "|" in shown else f"`{shown}`"
+
+
 def _md_table(header: list[str], rows: list[list[str]], *, right: int) -> str:
-    """A GitHub table whose last ``right`` columns are right-aligned."""
+    """A GitHub table whose last ``right`` columns are right-aligned (cells already escaped)."""
     align = ["---"] * (len(header) - right) + ["---:"] * right
-    lines = [header, align, *rows]
-    return "\n".join("| " + " | ".join(_cell(c) for c in line) + " |" for line in lines)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return "\n".join("| " + " | ".join(line) + " |" for line in [header, align, *rows])
 
 
 # --- json -------------------------------------------------------------------------------------

@@ -1,16 +1,18 @@
 """The three output shapes every report shares: aligned tables that fit a terminal, CSV via the
-csv module, and JSON with sorted keys.
+csv module, and JSON with sorted keys. Tables are for people, so their cells are made printable;
+CSV and JSON are for programs and keep every value exact.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
+
+from roster.untrusted import json_text, printable
 
 WIDTH = 80
 GAP = "  "
@@ -39,10 +41,14 @@ def render_table(
     *,
     header: bool = True,
 ) -> str:
-    """Rows under a header, aligned, cut to ``width`` by shortening the widest text cells."""
+    """Rows under a header, aligned, cut to ``width`` by shortening the widest text cells.
+
+    Cells are made ``printable`` before they are measured: names come from the API.
+    """
     shown = [[c.header for c in columns]] if header else []
-    widths = _fit(columns, _natural_widths(columns, [*shown, *rows]), width)
-    lines = [_line(columns, widths, row) for row in [*shown, *rows]]
+    shown += [[printable(cell) for cell in row] for row in rows]
+    widths = _fit(columns, _natural_widths(columns, shown), width)
+    lines = [_line(columns, widths, row) for row in shown]
     return "\n".join(lines) + "\n"
 
 
@@ -83,7 +89,7 @@ def render_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def render_json(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(data)
 
 
 def count(n: int) -> str:

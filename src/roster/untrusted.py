@@ -1,0 +1,84 @@
+"""Text from the API or from a file, made safe to show to a person, the way ``git`` and ``ls``
+quote odd file names: every human renderer passes each untrusted field through ``printable``.
+
+A name that carries a newline could print a fake plan line, an ANSI sequence could erase the lines
+above it, a bidirectional override could make text read in another order than it runs. Such
+characters are shown escaped (``\\n``, ``\\x1b``, ``\\u202e``), never interpreted. ``printable``
+is idempotent, so text that passes through it twice reads the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from bisect import bisect_right
+from itertools import accumulate
+from typing import Any
+
+# Control (C0, DEL, C1), format (bidirectional controls, zero-width characters, BOM), line and
+# paragraph separators, and lone surrogates (which cannot even be written as UTF-8).
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+# Format characters that scripts and emoji need to render at all, and that move nothing.
+KEPT_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d"})
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Backslash-escaping these keeps names inert in markdown: no emphasis, code, links, HTML, tables
+# or math.
+MARKDOWN_SPECIALS = frozenset("\\`*_{}[]<>#+!|~&$^")
+
+
+def is_unsafe(char: str) -> bool:
+    """Whether ``char`` must not reach a terminal or a plain-text log as it is."""
+    return unicodedata.category(char) in UNSAFE_CATEGORIES and char not in KEPT_FORMAT_CHARACTERS
+
+
+def escaped(char: str) -> str:
+    """``char`` spelled out: ``\\n``, ``\\x1b``, ``\\u202e`` or ``\\U000e0001``."""
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def printable(text: str) -> str:
+    """``text`` on one line, with every character that could act on a terminal escaped."""
+    if text.isprintable():  # the common case, at C speed: nothing to escape
+        return text
+    return "".join(escaped(char) if is_unsafe(char) else char for char in text)
+
+
+def markdown_text(text: str, limit: int | None = None) -> str:
+    """``text`` as literal markdown outside code, ``printable``, at most ``limit`` characters."""
+    pieces = ["\\" + c if c in MARKDOWN_SPECIALS else c for c in printable(text)]
+    if limit is None or sum(map(len, pieces)) <= limit:
+        return "".join(pieces)
+    kept = list(accumulate(map(len, pieces)))
+    return "".join(pieces[: bisect_right(kept, limit - 1)]) + "…"
+
+
+# What JSON leaves as it is, and so what might need an escape: DEL and everything beyond ASCII.
+_BEYOND_ASCII = re.compile("[\x7f-\U0010ffff]")
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON with sorted keys, exact and still safe to ``cat``.
+
+    Non-ASCII text stays readable; the characters ``printable`` escapes are written as JSON
+    ``\\uXXXX`` escapes (JSON already escapes the C0 ones), which parse back to the same string.
+    Outside strings JSON is ASCII, so the substitution only ever touches string contents.
+    """
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return _BEYOND_ASCII.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if not is_unsafe(char):
+        return char
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    high, low = divmod(code - 0x10000, 0x400)  # JSON spells astral characters as a UTF-16 pair
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
