@@ -18,6 +18,7 @@ from roster.emulator.clock import Clock, format_time
 from roster.emulator.records import ApiKey, Invite, User, Workspace
 from roster.emulator.store import Store
 from roster.emulator.transport import InProcessTransport
+from roster.model import Current
 from roster.plan import Plan, compute_plan
 from roster.state import fetch_state
 
@@ -89,12 +90,15 @@ class Org:
         requester = Requester(http, retry=RetryPolicy(), rng=random.Random(0), sleep=no_sleep)
         return AdminClient(http, requester=requester)
 
+    async def current(self, desired: Desired) -> Current:
+        return await fetch_state(self.client(), workspace_members_of=desired.workspaces.keys())
+
     async def plan(self, desired: Desired) -> Plan:
-        current = await fetch_state(self.client(), workspace_members_of=desired.workspaces.keys())
-        return compute_plan(desired, current)
+        return compute_plan(desired, await self.current(desired))
 
     async def apply(self, desired: Desired) -> ApplyReport:
-        return await apply_plan(await self.plan(desired), self.client())
+        current = await self.current(desired)
+        return await apply_plan(compute_plan(desired, current), self.client(), current=current)
 
     async def control(self, method: str, path: str, body: Any = None) -> Any:
         async with httpx.AsyncClient(transport=self.transport, base_url=BASE_URL) as http:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from roster.api.http import RetryPolicy
-from roster.apply import ApplyReport
+from roster.apply import ApplyReport, apply_plan
+from roster.changes import Change
 from roster.desired import Desired, DesiredWorkspace, Policy, RemovalLimit
-from roster.plan import Plan
+from roster.emulator.store import Store
+from roster.plan import Plan, compute_plan
 from tests.support import POOL, SETTABLE, Org, make_store
 
 REMOVE_ALL = Policy(unmanaged="remove", max_removals=RemovalLimit(100))
@@ -225,3 +229,132 @@ def test_an_unexpected_error_fails_its_change_and_the_others_go_on() -> None:
     assert failed.change.email == "a@example.io"
     assert str(failed.error) == "RuntimeError: a proxy said something roster does not know"
     assert [c.email for c in report.applied] == ["b@example.io"]
+
+
+# A change reported failed was not made: what apply reports is read back, not assumed.
+
+
+def test_a_change_whose_every_answer_was_lost_is_reported_made() -> None:
+    org = Org(make_store({"a@example.io": "user"}, {}))
+    user = org.store.user_by_email("a@example.io")
+    assert user is not None
+    fault = {"kind": "drop_after", "method": "POST", "path": f"/v1/organizations/users/{user.id}"}
+
+    async def scenario() -> ApplyReport:
+        await org.control("POST", "faults", {"faults": [fault] * RetryPolicy().max_attempts})
+        return await org.apply(Desired({"a@example.io": "developer"}))
+
+    report = asyncio.run(scenario())
+    [result] = report.results
+    assert (result.outcome, result.ok) == ("done", True)
+    assert result.error is not None  # what the last attempt met, for the record
+    assert org.store.user_by_email("a@example.io").role == "developer"  # type: ignore[union-attr]
+
+
+def test_a_change_whose_read_back_fails_too_has_an_unknown_outcome() -> None:
+    org = Org(make_store({"a@example.io": "user"}, {}))
+    user = org.store.user_by_email("a@example.io")
+    assert user is not None
+    path = f"/v1/organizations/users/{user.id}"
+    faults = [{"kind": "drop_after", "method": "POST", "path": path}] * RetryPolicy().max_attempts
+    faults += [{"kind": "503", "method": "GET", "path": path}] * RetryPolicy().max_attempts
+
+    async def scenario() -> ApplyReport:
+        await org.control("POST", "faults", {"faults": faults})
+        return await org.apply(Desired({"a@example.io": "developer"}))
+
+    report = asyncio.run(scenario())
+    assert [r.outcome for r in report.results] == ["unknown"]
+    assert not report.ok
+    assert report.failed == ()
+
+
+def made(store: Store, change: Change) -> bool:
+    """Whether the emulator holds what ``change`` asks for, read from its state directly."""
+    state = store.to_json()
+    users = {u["id"]: u for u in state["users"]}
+    explicit = {(m["workspace_id"], m["user_id"]): m for m in state["workspace_members"]}
+    where = (str(change.workspace_id), str(change.user_id))
+    checks = {
+        "invite": lambda: _invited(store, change),
+        "reinvite": lambda: _invited(store, change),
+        "update_role": lambda: users[str(change.user_id)]["role"] == change.to_role,
+        "remove_member": lambda: change.user_id not in users,
+        "delete_invite": lambda: _by_id(state["invites"], change.invite_id)["deleted"],
+        "add_workspace_member": lambda: explicit[where]["workspace_role"] == change.to_role,
+        "update_workspace_member": lambda: explicit[where]["workspace_role"] == change.to_role,
+        "remove_workspace_member": lambda: where not in explicit,
+        "deactivate_api_key": lambda: (
+            _by_id(state["api_keys"], change.key_id)["status"] == "inactive"
+        ),
+    }
+    check = checks[change.kind]
+    try:
+        return bool(check())
+    except KeyError:  # a membership that is not there
+        return False
+
+
+def _invited(store: Store, change: Change) -> bool:
+    pending = store.pending_invite_for(change.email)
+    joined = store.user_by_email(change.email)
+    return (pending is not None and pending.role == change.to_role) or (
+        joined is not None and joined.role == change.to_role
+    )
+
+
+def _by_id(items: list[dict[str, Any]], item_id: str | None) -> dict[str, Any]:
+    return next(item for item in items if item["id"] == item_id)
+
+
+def busy_org() -> tuple[Org, Desired]:
+    people = {f"u{n}@example.io": SETTABLE[n % 4] for n in range(24)}
+    invites = {f"i{n}@example.io": ("user", n % 3 == 0) for n in range(8)}
+    held = {"W1": {f"u{n}@example.io": "workspace_user" for n in range(0, 24, 4)}}
+    keys = {f"k{n}": f"u{n}@example.io" for n in range(20, 24)}
+    org = Org(make_store(people, invites, held, keys))
+    wanted = {f"u{n}@example.io": SETTABLE[(n + 1) % 4] for n in range(20)}
+    wanted |= {f"i{n}@example.io": "developer" for n in range(6)}
+    wanted |= {f"new{n}@example.io": "user" for n in range(6)}
+    plain = [e for e, r in wanted.items() if r != "billing" and e.startswith("u")]
+    spaces = {"W1": DesiredWorkspace("W1", dict.fromkeys(plain[:8], "workspace_developer"))}
+    policy = Policy(
+        unmanaged="remove", max_removals=RemovalLimit(100), api_keys_of_removed_members="deactivate"
+    )
+    return org, Desired(wanted, policy, workspaces=spaces)
+
+
+def pending_invites_per_email(store: Store) -> Counter[str]:
+    now = store.now_text()
+    return Counter(
+        i["email"]
+        for i in store.to_json()["invites"]
+        if not i["deleted"] and i["accepted_at"] is None and i["expires_at"] > now
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_at_half_the_requests_failing_every_reported_outcome_is_true(seed: int) -> None:
+    org, desired = busy_org()
+    every_fault = ["500", "503", "529", "drop_before", "drop_after"]
+
+    async def scenario() -> ApplyReport:
+        current = await org.current(desired)
+        plan = compute_plan(desired, current)
+        await org.control(
+            "POST", "config", {"fault_rate": 0.5, "fault_seed": seed, "fault_kinds": every_fault}
+        )
+        report = await apply_plan(plan, org.client(), current=current)
+        await org.control("POST", "config", {"fault_rate": 0})
+        return report
+
+    report = asyncio.run(scenario())
+    assert len(report.results) > 40
+    wrong = [
+        (r.change.kind, r.change.email, r.outcome)
+        for r in report.results
+        if r.outcome != "unknown" and made(org.store, r.change) != r.ok
+    ]
+    assert wrong == []  # nothing reported failed was made; nothing reported made is missing
+    assert max(pending_invites_per_email(org.store).values()) == 1
+    assert_converges(org, desired)

@@ -640,7 +640,7 @@ def test_apply_reports_a_failed_change_and_a_rerun_converges(
         f"  ~ change {stuck} from user to developer: FAILED: {reason}",
     }
     assert progress[3:] == [
-        f"  ~ change {stuck} from user to developer: {reason}",
+        f"  ~ change {stuck} from user to developer: FAILED: {reason}",
         "Error: 1 of 3 changes failed (listed above); fix the cause and run roster apply again:"
         " it only does what is left",
     ]

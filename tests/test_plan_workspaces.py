@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pytest
 
 from roster.desired import Desired, DesiredWorkspace, Policy
-from roster.errors import AmbiguousStateError, UnsafePlanError
+from roster.errors import UnsafePlanError
 from roster.model import ApiKey, Current, Member, Organization, Workspace, WorkspaceMember
 from roster.plan import Plan, check_archive_guard, compute_plan
 
@@ -224,13 +224,29 @@ def test_a_role_change_in_the_same_plan_decides_inheritance() -> None:
     ]
 
 
-def test_two_active_workspaces_with_one_name_are_an_error_listing_both() -> None:
-    twins = (PROD, Workspace("wrkspc_twin", "Production"))
-    with pytest.raises(
-        AmbiguousStateError,
-        match=r"2 active workspaces named 'Production' \(wrkspc_prod, wrkspc_twin\)",
-    ):
-        plan_for({"Production": {}}, spaces=twins)
+def test_two_workspaces_with_one_name_are_a_manual_action_and_the_rest_is_planned() -> None:
+    older = Workspace("wrkspc_twin", "Production", created_at="2026-11-01T08:00:00.000000Z")
+    newer = Workspace("wrkspc_prod", "Production", created_at="2026-11-02T09:30:00.000000Z")
+    held = (
+        WorkspaceMember(older.id, "user_dev", "workspace_developer"),
+        WorkspaceMember(older.id, "user_boss", "workspace_admin"),  # inherited: not listed
+    )
+    plan = plan_for(
+        {"Production": {"ann@acme.com": "workspace_admin"}, "Support": {}},
+        held,
+        spaces=(newer, older),
+        keys=(ApiKey("apikey_1", "ci", "active", newer.id, "user_dev"),),
+    )
+    assert [(c.kind, c.workspace) for c in plan.changes] == [
+        ("create_workspace", "Support"),
+        ("manual", "Production"),
+    ]
+    assert plan.manual_changes[0].note == (
+        "In the Console, archive or rename all but one of the 2 active workspaces named"
+        " 'Production', so that the name identifies one; until then roster plans nothing for it:"
+        " wrkspc_twin (created 2026-11-01 08:00:00, 1 member: dev@acme.com, no active API keys);"
+        " wrkspc_prod (created 2026-11-02 09:30:00, no members, 1 active API key: 'ci')."
+    )
 
 
 def test_twins_matter_only_when_the_files_name_them() -> None:

@@ -16,8 +16,7 @@ a user never sees a traceback for a known failure.
     │   ├── ServerError              5xx and 529
     │   └── ConnectionFailedError    no HTTP answer at all (refused, dropped, timed out)
     ├── UnsafePlanError        a safety guard refused the plan (exit code 3)
-    ├── StalePlanError         a saved plan no longer matches the organization
-    └── AmbiguousStateError    the organization is in a state no plan can be sure of
+    └── StalePlanError         a saved plan no longer matches the organization
 """
 
 from __future__ import annotations
@@ -165,6 +164,3 @@ class StalePlanError(RosterError):
         super().__init__(message)
         self.drift = tuple(drift)
 
-
-class AmbiguousStateError(RosterError):
-    """The organization cannot be matched to the files unambiguously (two workspaces, one name)."""

@@ -70,9 +70,14 @@ class Invite:
 
 @dataclass(frozen=True, slots=True)
 class Workspace:
+    """A workspace; ``is_default`` marks the organization's Default workspace, which the API
+    lists only when asked and which can be neither created, renamed nor archived."""
+
     id: str
     name: str
     archived: bool = False
+    created_at: str = ""
+    is_default: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 
 from roster.changes import Change, ChangeKind, Entry, HeldBack, KeyNotice, Unmanaged, Waiting
 from roster.desired import Desired, DesiredWorkspace, Policy
-from roster.errors import AmbiguousStateError
 from roster.model import SETTABLE_ROLES, Current, Member, Workspace, WorkspaceMember
 
 # Org roles that make someone workspace_admin in every workspace.
@@ -31,14 +30,20 @@ KEY_CHANGES: Mapping[str, ChangeKind] = {
 
 
 def plan_workspaces(desired: Desired, current: Current) -> list[Entry]:
-    """Create, fill and archive the workspaces the files name; report the others if asked."""
+    """Create, fill and archive the workspaces the files name; report the others if asked.
+
+    A name that several active workspaces share (a race, or the Console allows it) cannot say
+    which one the files mean: it becomes a manual action, and the rest is planned as usual.
+    """
     active = _active_by_name(current.workspaces)
-    _refuse_ambiguous(active, desired.workspaces)
     context = _Context(desired, current)
     entries: list[Entry] = []
     for name, wanted in desired.workspaces.items():
         found = active.get(name, [])
-        entries += context.plan(wanted, found[0] if found else None)
+        if len(found) > 1:
+            entries.append(context.ambiguous(name, found))
+        else:
+            entries += context.plan(wanted, found[0] if found else None)
     if desired.policy.workspaces == "report":
         entries += _unlisted_workspaces(active, desired.workspaces)
     return entries
@@ -50,18 +55,6 @@ def _active_by_name(workspaces: Iterable[Workspace]) -> dict[str, list[Workspace
         if not workspace.archived:
             named[workspace.name].append(workspace)
     return named
-
-
-def _refuse_ambiguous(
-    active: Mapping[str, list[Workspace]], wanted: Mapping[str, DesiredWorkspace]
-) -> None:
-    for name in wanted:
-        if len(active.get(name, [])) > 1:
-            ids = ", ".join(sorted(w.id for w in active[name]))
-            raise AmbiguousStateError(
-                f"the organization has {len(active[name])} active workspaces named '{name}'"
-                f" ({ids}); rename all but one in the Console so the name identifies one"
-            )
 
 
 def _unlisted_workspaces(
@@ -94,6 +87,30 @@ class _Context:
             return [create, *self.listed(wanted, None, {})]
         held = self.memberships.get(workspace.id, {})
         return [*self.listed(wanted, workspace, held), *self.unlisted(wanted, workspace, held)]
+
+    def ambiguous(self, name: str, twins: list[Workspace]) -> Change:
+        """The manual action for a name several active workspaces share, with what each holds."""
+        shown = "; ".join(self.describe_twin(w) for w in sorted(twins, key=_age))
+        note = (
+            f"In the Console, archive or rename all but one of the {len(twins)} active"
+            f" workspaces named '{name}', so that the name identifies one; until then roster"
+            f" plans nothing for it: {shown}."
+        )
+        return Change("manual", "", workspace=name, note=note)
+
+    def describe_twin(self, workspace: Workspace) -> str:
+        held = self.memberships.get(workspace.id, {})
+        emails = sorted(
+            self.by_id[user_id].email
+            for user_id, role in held.items()
+            if user_id in self.by_id and not is_inherited(self.by_id[user_id].role, role)
+        )
+        keys = sorted(k.name for k in self.current.api_keys if k.workspace_id == workspace.id)
+        created = workspace.created_at[:19].replace("T", " ") or "at an unknown time"
+        return (
+            f"{workspace.id} (created {created}, {_listing(emails, 'member')},"
+            f" {_listing([repr(k) for k in keys], 'active API key')})"
+        )
 
     def archive(self, workspace: Workspace) -> Change:
         keys = sum(1 for k in self.current.api_keys if k.workspace_id == workspace.id)
@@ -202,6 +219,19 @@ class _Context:
         wanted = self.desired.members.get(member.email)
         settable = wanted in SETTABLE_ROLES and member.role in SETTABLE_ROLES
         return wanted if settable and wanted is not None else member.role
+
+
+def _age(workspace: Workspace) -> tuple[str, str]:
+    """Oldest first, as apply decides which of two racing creations to keep."""
+    return workspace.created_at, workspace.id
+
+
+def _listing(items: list[str], noun: str, shown: int = 3) -> str:
+    if not items:
+        return f"no {noun}s"
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    plural = "s" if len(items) != 1 else ""
+    return f"{len(items)} {noun}{plural}: {', '.join(items[:shown])}{more}"
 
 
 def _memberships(members: Iterable[WorkspaceMember]) -> dict[str, dict[str, str]]:

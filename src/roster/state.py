@@ -90,6 +90,7 @@ def workspace_from(workspace: JSON) -> Workspace:
         id=workspace["id"],
         name=str(workspace.get("name", "")),
         archived=workspace.get("archived_at") is not None,
+        created_at=str(workspace.get("created_at") or ""),
     )
 
 

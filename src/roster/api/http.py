@@ -50,8 +50,16 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 REFUSED_STATUSES = frozenset({429, 529})
 REFUSED_ERROR_CODES = frozenset({"concurrent_membership_change"})
 # Worth trying again whatever their status; change_outcome_unknown says so, but a create that
-# got it may have been made, so it is looked up first like any other lost attempt.
-RETRYABLE_ERROR_CODES = REFUSED_ERROR_CODES | {"change_outcome_unknown"}
+# got it may have been made, so it is looked up first like any other lost attempt. The 403
+# api_key_requester_unconfirmed (SDK 2.15) may follow a partial effect, and the SDK documents
+# sending the same request again as safe.
+RETRYABLE_ERROR_CODES = REFUSED_ERROR_CODES | {
+    "change_outcome_unknown",
+    "api_key_requester_unconfirmed",
+}
+# Error codes whose message must not be wrapped in the status's generic advice: this 403 does
+# not mean that the key is not an admin key.
+NO_ADVICE_ERROR_CODES = frozenset({"api_key_requester_unconfirmed"})
 # Transport failures that happen before the request leaves the machine.
 UNSENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -372,7 +380,8 @@ def api_error_from(response: httpx.Response, method: str, path: str) -> ApiError
     envelope = _error_envelope(response)
     details = envelope.get("details") if isinstance(envelope.get("details"), dict) else {}
     message = str(envelope.get("message") or f"HTTP {status}")
-    if status in _ADVICE:
+    error_code = _str_or_none(details.get("error_code")) if details else None
+    if status in _ADVICE and error_code not in NO_ADVICE_ERROR_CODES:
         message = f"{_ADVICE[status]} (API said: {message})"
     cls = _ERROR_CLASSES.get(status, ServerError if status >= 500 else InvalidRequestError)
     return cls(
@@ -381,7 +390,7 @@ def api_error_from(response: httpx.Response, method: str, path: str) -> ApiError
         path=path,
         status=status,
         error_type=_str_or_none(envelope.get("type")),
-        error_code=_str_or_none(details.get("error_code")) if details else None,
+        error_code=error_code,
         request_id=response.headers.get("request-id") or _request_id_in_body(response),
     )
 

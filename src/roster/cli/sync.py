@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from roster.api import AdminClient
-from roster.apply import ApplyReport, ChangeResult, apply_plan
+from roster.apply import ApplyReport, apply_plan
+from roster.cli.apply_output import finish, show_progress
 from roster.cli.arguments import paths_argument
 from roster.cli.options import (
     api_options,
@@ -26,7 +27,7 @@ from roster.errors import EXIT_CHANGES_PRESENT, RosterError, StalePlanError
 from roster.export import render_roster_file
 from roster.model import Current
 from roster.plan import Plan, check_archive_guard, check_removal_guard, compute_plan
-from roster.render import SIGNS, describe, render_json, render_text
+from roster.render import render_json, render_text
 from roster.render_markdown import render_markdown
 from roster.saved_plan import (
     SavedPlan,
@@ -54,10 +55,6 @@ force_option = click.option(
 
 class ConfirmationRequired(RosterError):
     """apply was run without a terminal to confirm on, and without --yes."""
-
-
-class ApplyFailed(RosterError):
-    """Some changes failed; the rest were made."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +140,7 @@ def apply(
     source = _saved_plan_source(paths) or load_config(paths)
     report = run(_plan_and_apply(source, settings_from(options), yes=yes, guards=guards))
     if report is not None:
-        _finish(report)
+        finish(report)
 
 
 @click.command()
@@ -210,7 +207,7 @@ async def _plan_and_apply(
         if not yes and not _confirmed():
             click.echo("Apply cancelled; nothing was changed.")
             raise click.exceptions.Exit(1)
-        return await apply_plan(planned, client, progress=_show_progress)
+        return await apply_plan(planned, client, progress=show_progress, current=current)
 
 
 def _still_valid(saved: SavedPlan, current: Current, fresh: Plan) -> Plan:
@@ -242,37 +239,4 @@ def _render(planned: Plan, output_format: str) -> str:
         return render_markdown(planned)
     return (
         render_json(planned) if output_format == "json" else render_text(planned, color=use_color())
-    )
-
-
-def _show_progress(result: ChangeResult) -> None:
-    sign = SIGNS[result.change.kind]
-    outcome = "done" if result.ok else f"FAILED: {printable(str(result.error))}"
-    click.echo(f"  {sign} {describe(result.change)}: {outcome}", err=True)
-
-
-def _finish(report: ApplyReport) -> None:
-    total = len(report.results)
-    manual = len(report.manual)
-    left = (
-        f" {manual} manual action{'s' if manual != 1 else ''} left for the Console."
-        if manual
-        else ""
-    )
-    if report.ok:
-        click.echo(f"Apply complete: {total} of {total} changes made.{left}")
-        return
-    failed = report.failed
-    click.echo(
-        f"Apply finished with failures: {total - len(failed)} of {total} changes made.{left}"
-    )
-    for result in failed:
-        click.echo(
-            f"  {SIGNS[result.change.kind]} {describe(result.change)}:"
-            f" {printable(str(result.error))}",
-            err=True,
-        )
-    raise ApplyFailed(
-        f"{len(failed)} of {total} changes failed (listed above); "
-        "fix the cause and run roster apply again: it only does what is left"
     )
