@@ -47,14 +47,24 @@ def render_roster_file(current: Current) -> str:
 
 
 def _workspace_lines(current: Current) -> list[str]:
-    """Active workspaces and their members, without the roles org admins and billing inherit."""
-    active = sorted((w for w in current.workspaces if not w.archived), key=lambda w: (w.name, w.id))
-    if not active:
-        return []
+    """Active workspaces and their members, without the roles org admins and billing inherit.
+
+    The Default workspace is always there: it is written only when it has members of its own.
+    """
     emails = {m.id: (m.email, m.role) for m in current.members}
     held: dict[str, list[WorkspaceMember]] = defaultdict(list)
     for membership in current.workspace_members:
         held[membership.workspace_id].append(membership)
+    active = sorted(
+        (
+            w
+            for w in current.workspaces
+            if not w.archived and not (w.is_default and not _explicit(held[w.id], emails))
+        ),
+        key=lambda w: (w.name, w.id),
+    )
+    if not active:
+        return []
     lines, seen = ["", "workspaces:"], set()
     for workspace in active:
         named = f"{_flow(workspace.name)} ({_flow(workspace.id)})"
@@ -72,7 +82,16 @@ def _workspace_lines(current: Current) -> list[str]:
 def _one_workspace(
     name: str, held: Iterable[WorkspaceMember], emails: Mapping[str, tuple[str, str]]
 ) -> list[str]:
-    explicit = dict(
+    explicit = _explicit(held, emails)
+    section: dict[str, Any] = {"members": explicit} if explicit else {}
+    return _yaml({name: section}, indent=2)
+
+
+def _explicit(
+    held: Iterable[WorkspaceMember], emails: Mapping[str, tuple[str, str]]
+) -> dict[str, str]:
+    """The members a file lists for a workspace (email -> role), sorted: not inherited ones."""
+    return dict(
         sorted(
             (emails[m.user_id][0], m.role)
             for m in held
@@ -81,8 +100,6 @@ def _one_workspace(
             and _listed(*emails[m.user_id])
         )
     )
-    section: dict[str, Any] = {"members": explicit} if explicit else {}
-    return _yaml({name: section}, indent=2)
 
 
 def _member_lines(current: Current) -> list[str]:

@@ -105,8 +105,8 @@ class Current:
     """The organization's state as fetched: members and the invites that still matter.
 
     ``invites`` holds pending and expired invites only (accepted ones became members),
-    at most one per email: the most recent. ``workspaces`` holds every non-default workspace,
-    archived ones included; ``workspace_members`` the members of the workspaces that were
+    at most one per email: the most recent. ``workspaces`` holds every workspace, archived
+    ones and the Default one included; ``workspace_members`` the members of the workspaces that were
     asked for; ``api_keys`` the active keys.
     """
 

@@ -23,6 +23,8 @@ WORKSPACE_RANK = {
     "workspace_billing": 2,
     "workspace_admin": 3,
 }
+# The name the API gives the organization's default workspace.
+DEFAULT_WORKSPACE = "Default"
 KEY_CHANGES: Mapping[str, ChangeKind] = {
     "deactivate": "deactivate_api_key",
     "archive": "archive_api_key",
@@ -65,6 +67,7 @@ def _unlisted_workspaces(
         for name, workspaces in active.items()
         if name not in wanted
         for workspace in workspaces
+        if not workspace.is_default  # always there, and never roster's to archive
     ]
 
 
@@ -80,6 +83,10 @@ class _Context:
         self.memberships = _memberships(current.workspace_members)
 
     def plan(self, wanted: DesiredWorkspace, workspace: Workspace | None) -> list[Entry]:
+        if wanted.name == DEFAULT_WORKSPACE and (workspace is None or workspace.is_default):
+            special = self.default_workspace(wanted, workspace)
+            if special is not None:
+                return [special]
         if wanted.archived:
             return [] if workspace is None else [self.archive(workspace)]
         if workspace is None:
@@ -87,6 +94,22 @@ class _Context:
             return [create, *self.listed(wanted, None, {})]
         held = self.memberships.get(workspace.id, {})
         return [*self.listed(wanted, workspace, held), *self.unlisted(wanted, workspace, held)]
+
+    def default_workspace(
+        self, wanted: DesiredWorkspace, workspace: Workspace | None
+    ) -> Change | None:
+        """What the API forbids for the Default workspace, as a manual action: roster never
+        creates nor archives it. Its members are planned like any workspace's (None)."""
+        if workspace is None:
+            note = (
+                "The organization's Default workspace is not listed by the API, and roster never"
+                " creates a workspace named Default; check the name in the Console."
+            )
+        elif wanted.archived:
+            note = "The Default workspace can never be archived; drop 'archived: true' for it."
+        else:
+            return None
+        return Change("manual", "", workspace=wanted.name, note=note)
 
     def ambiguous(self, name: str, twins: list[Workspace]) -> Change:
         """The manual action for a name several active workspaces share, with what each holds."""

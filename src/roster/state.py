@@ -29,13 +29,12 @@ async def fetch_state(
 
     Members are fetched for the active workspaces named in ``workspace_members_of`` (None: all).
     """
-    me, (members, invites), workspaces, keys = await gather_or_cancel(
+    me, (members, invites), spaces, keys = await gather_or_cancel(
         client.me(),
         fetch_people(client),
-        client.list_workspaces(include_archived=True),
+        fetch_workspaces(client),
         client.list_api_keys(status="active"),
     )
-    spaces = tuple(sorted((workspace_from(w) for w in workspaces), key=lambda w: (w.name, w.id)))
     return Current(
         organization=Organization(id=str(me["id"]), name=str(me.get("name", ""))),
         members=members,
@@ -54,6 +53,21 @@ async def fetch_people(client: AdminClient) -> tuple[tuple[Member, ...], tuple[I
     members = tuple(sorted((member_from(u) for u in users), key=lambda m: m.email))
     emails = {m.email for m in members}
     return members, open_invites((invite_from(i) for i in invites), exclude=emails)
+
+
+async def fetch_workspaces(client: AdminClient) -> tuple[Workspace, ...]:
+    """Every workspace, archived ones and the Default workspace included, by name.
+
+    The API lists the Default workspace only when asked to (``include_default``) and marks it no
+    other way, so it is the one that a second list without that flag leaves out.
+    """
+    everything, named = await gather_or_cancel(
+        client.list_workspaces(include_archived=True, include_default=True),
+        client.list_workspaces(include_archived=True),
+    )
+    named_ids = {w["id"] for w in named}
+    spaces = (workspace_from(w, is_default=w["id"] not in named_ids) for w in everything)
+    return tuple(sorted(spaces, key=lambda w: (w.name, w.id)))
 
 
 async def _workspace_members(
@@ -85,12 +99,13 @@ def invite_from(invite: JSON) -> Invite:
     )
 
 
-def workspace_from(workspace: JSON) -> Workspace:
+def workspace_from(workspace: JSON, *, is_default: bool = False) -> Workspace:
     return Workspace(
         id=workspace["id"],
         name=str(workspace.get("name", "")),
         archived=workspace.get("archived_at") is not None,
         created_at=str(workspace.get("created_at") or ""),
+        is_default=is_default,
     )
 
 
