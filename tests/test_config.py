@@ -35,7 +35,12 @@ BAD_FILES = [
     ),
     ("workspace-archived-with-members.yaml", None, 4, "'Old' is archived: it cannot list members"),
     ("workspace-name-too-long.yaml", None, 4, "is not a valid workspace name (1 to 40 characters,"),
-    ("workspace-name-newline.yaml", None, 4, r"'Prod\n  + add bob@example.com' is not a valid work"),
+    (
+        "workspace-name-newline.yaml",
+        None,
+        4,
+        r"'Prod\n  + add bob@example.com' is not a valid work",
+    ),
     ("workspace-name-ansi.yaml", None, 4, r"'ci-key\x1b[1A\x1b[2K' is not a valid workspace name"),
     ("workspace-name-bidi.yaml", None, 4, r"'Prod\u202egnp.exe' is not a valid workspace name"),
     ("workspace-name-blank.yaml", None, 5, "'   ' is not a valid workspace name"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -25,6 +26,7 @@ from roster.emulator.reports import page_token
 from roster.emulator.seed import generate
 from roster.emulator.server import running_server
 from roster.emulator.store import Store
+from roster.emulator.strict import strict_by_default
 from roster.emulator.transport import InProcessTransport, client_for
 
 pytestmark = pytest.mark.anyio
@@ -317,6 +319,17 @@ async def test_invite_rules(api: httpx.AsyncClient, email: str, role: str, code:
     assert_error(await invite(api, email, role), 400, "invalid_request_error", code)
 
 
+@pytest.mark.parametrize(
+    ("groups", "code"),
+    [(["rbac_group_1"], "rbac_not_enabled"), ("rbac_group_1", None), ([1], None)],
+)
+async def test_invite_rbac_groups(api: httpx.AsyncClient, groups: Any, code: str | None) -> None:
+    body = {"email": "x@example.org", "role": "user", "rbac_group_ids": groups}
+    assert_error(await api.post(f"{ORG}/invites", json=body), 400, "invalid_request_error", code)
+    body["rbac_group_ids"] = []
+    assert (await api.post(f"{ORG}/invites", json=body)).status_code == 200
+
+
 async def test_second_pending_invite_refused_but_expired_one_does_not_block(
     api: httpx.AsyncClient,
 ) -> None:
@@ -428,6 +441,26 @@ async def test_default_workspace_is_fixed(api: httpx.AsyncClient, store: Store) 
     assert_error(rename, 400, "invalid_request_error", "cannot_modify_default_workspace")
     archive = await api.post(f"{ORG}/workspaces/{default}/archive")
     assert_error(archive, 400, "invalid_request_error", "cannot_archive_default_workspace")
+
+
+@pytest.mark.parametrize(
+    ("field", "code"),
+    [
+        ("external_key_id", "external_key_validation_failed"),
+        ("user_profile_id", "user_profile_not_found"),
+    ],
+)
+async def test_workspace_cmek_and_user_profile_are_refused(
+    api: httpx.AsyncClient, store: Store, field: str, code: str
+) -> None:
+    created = await api.post(f"{ORG}/workspaces", json={"name": "W", field: "x_1"})
+    assert_error(created, 400, "invalid_request_error", code)
+    workspace_id = await new_workspace(api, "W")
+    for target in (workspace_id, store.default_workspace_id):
+        updated = await api.post(f"{ORG}/workspaces/{target}", json={field: "x_1"})
+        assert_error(updated, 400, "invalid_request_error", code)
+    unset = await api.post(f"{ORG}/workspaces/{workspace_id}", json={field: None})
+    assert unset.json()[field] is None
 
 
 async def test_at_most_100_active_workspaces(api: httpx.AsyncClient) -> None:
@@ -632,6 +665,84 @@ async def test_queued_429_sends_retry_headers(api: httpx.AsyncClient) -> None:
     await api.delete("/_emulator/faults")
 
 
+def key_of(store: Store, creator: User, status: str = "active") -> ApiKey:
+    key = ApiKey(
+        store.new_id("apikey_"),
+        f"{creator.email} {status}",
+        store.default_workspace_id,
+        creator.id,
+        "2026-01-01T00:00:00.000000Z",
+        status,
+        "sk-ant-api03-abc...wxyz",
+    )
+    store.insert_api_key(key)
+    return key
+
+
+async def key_statuses(api: httpx.AsyncClient, *keys: ApiKey) -> list[str]:
+    return [(await api.get(f"{ORG}/api_keys/{key.id}")).json()["status"] for key in keys]
+
+
+async def test_requester_unconfirmed_removal_leaves_a_member_with_keys_off(
+    api: httpx.AsyncClient, store: Store
+) -> None:
+    leaver, colleague = add_users(store, 2, "developer")
+    active, inactive, archived = (
+        key_of(store, leaver, s) for s in ("active", "inactive", "archived")
+    )
+    other = key_of(store, colleague)
+    fault = {
+        "kind": "requester_unconfirmed",
+        "method": "DELETE",
+        "path": f"{ORG}/users/{leaver.id}",
+    }
+    await api.post("/_emulator/faults", json={"faults": [fault]})
+    response = await api.delete(f"{ORG}/users/{leaver.id}")
+    assert_error(response, 403, "permission_error", "api_key_requester_unconfirmed")
+    assert (await api.get(f"{ORG}/users/{leaver.id}")).status_code == 200
+    assert await key_statuses(api, active, inactive, archived, other) == [
+        "inactive",
+        "inactive",
+        "archived",
+        "active",
+    ]
+    again = await api.delete(f"{ORG}/users/{leaver.id}")
+    assert again.json() == {"id": leaver.id, "type": "user_deleted"}
+    assert await key_statuses(api, active, other) == ["inactive", "active"]
+    log = (await api.get("/_emulator/requests")).json()
+    assert log["counters"]["faults"] == {"requester_unconfirmed": 1}
+
+
+async def test_requester_unconfirmed_changes_nothing_elsewhere(
+    api: httpx.AsyncClient, store: Store
+) -> None:
+    [developer] = add_users(store, 1, "developer")
+    key = key_of(store, developer)
+    admin_id = (await api.get(f"{ORG}/users", params={"roles[]": "admin"})).json()["data"][0]["id"]
+    admin_key = key_of(store, store.get_user(admin_id))
+    await api.post(
+        "/_emulator/faults",
+        json={"faults": [{"kind": "requester_unconfirmed"} for _ in range(3)]},
+    )
+    for response in (
+        await api.post(f"{ORG}/api_keys/{key.id}", json={"status": "inactive"}),
+        await api.get(f"{ORG}/users/{developer.id}"),
+        await api.delete(f"{ORG}/users/{admin_id}"),  # a removal that would be refused
+    ):
+        assert_error(response, 403, "permission_error", "api_key_requester_unconfirmed")
+    assert await key_statuses(api, key, admin_key) == ["active", "active"]
+
+
+async def test_requester_unconfirmed_as_a_random_fault(api: httpx.AsyncClient) -> None:
+    config = {"fault_rate": 1.0, "fault_kinds": ["requester_unconfirmed"], "fault_seed": 1}
+    assert (await api.post("/_emulator/config", json=config)).status_code == 200
+    response = await api.get(f"{ORG}/me")
+    assert_error(response, 403, "permission_error", "api_key_requester_unconfirmed")
+    await api.post("/_emulator/config", json={"fault_rate": 0.0})
+    unknown = {"faults": [{"kind": "requester_confused"}]}
+    assert (await api.post("/_emulator/faults", json=unknown)).status_code == 400
+
+
 async def test_rate_limiter(api: httpx.AsyncClient) -> None:
     await api.post("/_emulator/config", json={"rate_limit_rps": 2})
     statuses = [(await api.get(f"{ORG}/me")).status_code for _ in range(3)]
@@ -661,6 +772,7 @@ async def test_random_faults_are_reproducible(api: httpx.AsyncClient) -> None:
 async def test_latency_and_config_round_trip(api: httpx.AsyncClient) -> None:
     config = (await api.post("/_emulator/config", json={"latency_ms": 50})).json()
     assert config == {
+        "strict": strict_by_default(os.environ),
         "latency_ms": 50.0,
         "rate_limit_rps": None,
         "fault_rate": 0.0,
@@ -670,7 +782,13 @@ async def test_latency_and_config_round_trip(api: httpx.AsyncClient) -> None:
     started = time.monotonic()
     await api.get(f"{ORG}/me")
     assert time.monotonic() - started >= 0.05
-    for bad in ({"fault_rate": 2}, {"fault_seed": "x"}, {"fault_kinds": ["404"]}, {"nope": 1}):
+    for bad in (
+        {"fault_rate": 2},
+        {"fault_seed": "x"},
+        {"fault_kinds": ["404"]},
+        {"strict": "yes"},
+        {"nope": 1},
+    ):
         assert (await api.post("/_emulator/config", json=bad)).status_code == 400
     assert (await api.put("/_emulator/state", json={"format": "other"})).status_code == 400
     assert (await api.get(f"{ORG}/users")).status_code == 200
@@ -918,6 +1036,25 @@ async def test_usage_report_stops_at_now_and_validates(seeded_app: Starlette) ->
             params={"starting_at": "2026-11-18T09:00:00Z", "bucket_width": "1m", "limit": 1440},
         )
     assert len(minutes.json()["data"]) == 391  # 09:00 up to and including 15:30
+
+
+async def test_usage_by_account_is_null_and_filtering_by_account_keeps_nothing(
+    seeded_app: Starlette,
+) -> None:
+    params: dict[str, Any] = {"starting_at": "2026-11-01T00:00:00Z", "limit": 14}
+    async with client_for(seeded_app, headers=HEADERS) as api:
+        path = f"{ORG}/usage_report/messages"
+        plain = (await api.get(path, params=params)).json()
+        grouped = (
+            await api.get(
+                path, params={**params, "group_by[]": ["account_id", "service_account_id"]}
+            )
+        ).json()
+        for name in ("account_ids[]", "service_account_ids[]"):
+            filtered = (await api.get(path, params={**params, name: "user_01"})).json()
+            assert [b["results"] for b in filtered["data"]] == [[]] * 14
+    assert grouped == plain
+    assert usage_totals(plain["data"])["uncached"] > 0
 
 
 async def test_cost_report_matches_and_sums(seeded_app: Starlette) -> None:

@@ -163,4 +163,3 @@ class StalePlanError(RosterError):
     def __init__(self, message: str, drift: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.drift = tuple(drift)
-

@@ -1,23 +1,49 @@
-"""The Admin API routes (admin-api.md §§6-14): parse the request, ask the store, answer JSON."""
+"""The Admin API routes (admin-api.md §§6-14): parse the request, ask the store, answer JSON.
+
+``api_routes`` is the route table, and each route states its contract there: the query
+parameters and body fields admin-api.md gives it, which strict mode holds requests to.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from roster.emulator.pagination import Cursor, Page, parse_cursor
 from roster.emulator.problems import invalid
 from roster.emulator.records import JsonDict
 from roster.emulator.reports import cost_report, usage_report
-from roster.emulator.rules import require_org_roles
+from roster.emulator.rules import require_no_rbac_groups, require_org_roles
 from roster.emulator.store import INVITE_STATUSES, Store
+from roster.emulator.strict import Contract, contract
 
 ORG = "/v1/organizations"
+CURSOR = ("limit", "after_id", "before_id")
+WORKSPACE_FIELDS = (
+    "name",
+    "data_residency",
+    "display_color",
+    "tags",
+    "external_key_id",
+    "user_profile_id",
+)
+REPORT = ("starting_at", "ending_at", "bucket_width", "limit", "page", "group_by[]")
+USAGE_FILTERS = (
+    "api_key_ids[]",
+    "workspace_ids[]",
+    "models[]",
+    "service_tiers[]",
+    "context_window[]",
+    "inference_geos[]",
+    "account_ids[]",
+    "service_account_ids[]",
+    "speeds[]",
+)
 
 
 def store_of(request: Request) -> Store:
@@ -54,7 +80,7 @@ def flag(request: Request, name: str) -> bool:
 
 
 def array(request: Request, name: str) -> list[str]:
-    """``name[]=a&name[]=b``; the bare ``name`` form is accepted too."""
+    """``name[]=a&name[]=b``; the bare ``name`` form is accepted too (strict mode flags it)."""
     return request.query_params.getlist(f"{name}[]") + request.query_params.getlist(name)
 
 
@@ -104,10 +130,7 @@ async def remove_user(request: Request) -> JSONResponse:
 
 async def create_invite(request: Request) -> JSONResponse:
     body = await json_body(request)
-    if body.get("rbac_group_ids"):
-        raise invalid(
-            "rbac_group_ids: RBAC groups need an Enterprise organization", "rbac_not_enabled"
-        )
+    require_no_rbac_groups(body.get("rbac_group_ids"))
     store = store_of(request)
     invite = store.create_invite(body.get("email"), body.get("role"))
     return JSONResponse(invite.to_api(store.now_text()))
@@ -263,33 +286,71 @@ async def get_cost_report(request: Request) -> JSONResponse:
     return JSONResponse(cost_report(request.query_params, store_of(request).report_view()))
 
 
+class ApiRoute(Route):
+    """An Admin API route and its contract: what strict mode holds its requests to."""
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        endpoint: Callable[[Request], Awaitable[Response]],
+        rules: Contract,
+    ) -> None:
+        super().__init__(path, endpoint, methods=[method])
+        self.contract = rules
+
+
 def api_routes() -> list[Route]:
+    """Every API route with its contract (admin-api.md §§6-14); ``contract()``: no parameters
+    and no body."""
     users, invites = f"{ORG}/users", f"{ORG}/invites"
     workspaces, keys = f"{ORG}/workspaces", f"{ORG}/api_keys"
-    members = f"{workspaces}/{{workspace_id}}/members"
+    workspace = f"{workspaces}/{{workspace_id}}"
+    members = f"{workspace}/members"
     return [
-        Route(f"{ORG}/me", get_me, methods=["GET"]),
-        Route(users, list_users, methods=["GET"]),
-        Route(f"{users}/{{user_id}}", get_user, methods=["GET"]),
-        Route(f"{users}/{{user_id}}", update_user, methods=["POST"]),
-        Route(f"{users}/{{user_id}}", remove_user, methods=["DELETE"]),
-        Route(invites, create_invite, methods=["POST"]),
-        Route(invites, list_invites, methods=["GET"]),
-        Route(f"{invites}/{{invite_id}}", get_invite, methods=["GET"]),
-        Route(f"{invites}/{{invite_id}}", delete_invite, methods=["DELETE"]),
-        Route(workspaces, list_workspaces, methods=["GET"]),
-        Route(workspaces, create_workspace, methods=["POST"]),
-        Route(f"{workspaces}/{{workspace_id}}", get_workspace, methods=["GET"]),
-        Route(f"{workspaces}/{{workspace_id}}", update_workspace, methods=["POST"]),
-        Route(f"{workspaces}/{{workspace_id}}/archive", archive_workspace, methods=["POST"]),
-        Route(members, list_members, methods=["GET"]),
-        Route(members, add_member, methods=["POST"]),
-        Route(f"{members}/{{user_id}}", get_member, methods=["GET"]),
-        Route(f"{members}/{{user_id}}", update_member, methods=["POST"]),
-        Route(f"{members}/{{user_id}}", remove_member, methods=["DELETE"]),
-        Route(keys, list_api_keys, methods=["GET"]),
-        Route(f"{keys}/{{api_key_id}}", get_api_key, methods=["GET"]),
-        Route(f"{keys}/{{api_key_id}}", update_api_key, methods=["POST"]),
-        Route(f"{ORG}/usage_report/messages", get_usage_report, methods=["GET"]),
-        Route(f"{ORG}/cost_report", get_cost_report, methods=["GET"]),
+        ApiRoute("GET", f"{ORG}/me", get_me, contract()),
+        ApiRoute("GET", users, list_users, contract(*CURSOR, "email", "roles[]")),
+        ApiRoute("GET", f"{users}/{{user_id}}", get_user, contract()),
+        ApiRoute("POST", f"{users}/{{user_id}}", update_user, contract(body=["role"])),
+        ApiRoute("DELETE", f"{users}/{{user_id}}", remove_user, contract()),
+        ApiRoute(
+            "POST", invites, create_invite, contract(body=["email", "role", "rbac_group_ids"])
+        ),
+        ApiRoute("GET", invites, list_invites, contract(*CURSOR, "email", "roles[]", "statuses[]")),
+        ApiRoute("GET", f"{invites}/{{invite_id}}", get_invite, contract()),
+        ApiRoute("DELETE", f"{invites}/{{invite_id}}", delete_invite, contract()),
+        ApiRoute(
+            "GET",
+            workspaces,
+            list_workspaces,
+            contract(*CURSOR, "include_archived", "include_default", "ids[]"),
+        ),
+        ApiRoute("POST", workspaces, create_workspace, contract(body=WORKSPACE_FIELDS)),
+        ApiRoute("GET", workspace, get_workspace, contract()),
+        ApiRoute("POST", workspace, update_workspace, contract(body=WORKSPACE_FIELDS)),
+        ApiRoute("POST", f"{workspace}/archive", archive_workspace, contract()),
+        ApiRoute("GET", members, list_members, contract(*CURSOR)),
+        ApiRoute("POST", members, add_member, contract(body=["user_id", "workspace_role"])),
+        ApiRoute("GET", f"{members}/{{user_id}}", get_member, contract()),
+        ApiRoute(
+            "POST", f"{members}/{{user_id}}", update_member, contract(body=["workspace_role"])
+        ),
+        ApiRoute("DELETE", f"{members}/{{user_id}}", remove_member, contract()),
+        ApiRoute(
+            "GET",
+            keys,
+            list_api_keys,
+            contract(*CURSOR, "status", "workspace_id", "created_by_user_id"),
+        ),
+        ApiRoute("GET", f"{keys}/{{api_key_id}}", get_api_key, contract()),
+        ApiRoute(
+            "POST", f"{keys}/{{api_key_id}}", update_api_key, contract(body=["name", "status"])
+        ),
+        ApiRoute(
+            "GET",
+            f"{ORG}/usage_report/messages",
+            get_usage_report,
+            contract(*REPORT, *USAGE_FILTERS),
+        ),
+        ApiRoute("GET", f"{ORG}/cost_report", get_cost_report, contract(*REPORT)),
     ]

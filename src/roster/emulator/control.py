@@ -1,23 +1,33 @@
-"""The emulator's control plane: latency, rate limiting, injected faults and the request log.
+"""The emulator's control plane: latency, rate limiting, injected faults, the request log and
+strict mode's contract violations.
 
-All of it is off by default and costs one or two attribute checks per request while off.
+All of it is off by default (strict mode: unless ``ROSTER_EMULATOR_STRICT`` says otherwise) and
+costs one or two attribute checks per request while off.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from collections import Counter, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from roster.emulator.problems import invalid
 from roster.emulator.records import JsonDict
+from roster.emulator.strict import Violation, strict_by_default
 
+# The random faults by default; requester_unconfirmed (SDK 2.15's 403) only when asked for.
 FAULT_KINDS = ("500", "503", "529", "drop_before", "drop_after")
-QUEUED_FAULT_KINDS = frozenset({*FAULT_KINDS, "429"})
+RANDOM_FAULT_KINDS = (*FAULT_KINDS, "requester_unconfirmed")
+QUEUED_FAULT_KINDS = frozenset({*RANDOM_FAULT_KINDS, "429"})
 LOG_CAPACITY = 100_000
+# Lists that collect every Control created while they are watched (see ``watch_controls``).
+_watchers: list[list[Control]] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +133,24 @@ def retry_after_headers(seconds: float) -> dict[str, str]:
     }
 
 
-class Control:
-    """The settings behind ``/_emulator/config`` and ``/_emulator/faults``, and the log."""
+@contextmanager
+def watch_controls() -> Iterator[list[Control]]:
+    """Every ``Control`` created inside the block: the test suite checks their violations."""
+    created: list[Control] = []
+    _watchers.append(created)
+    try:
+        yield created
+    finally:
+        _watchers.remove(created)
 
-    def __init__(self) -> None:
+
+class Control:
+    """The settings behind ``/_emulator/config`` and ``/_emulator/faults``, the request log
+    and the violations strict mode found."""
+
+    def __init__(self, *, strict: bool | None = None) -> None:
+        self.strict = strict_by_default(os.environ) if strict is None else strict
+        self.violations: deque[Violation] = deque(maxlen=LOG_CAPACITY)
         self.latency_ms = 0.0
         self.rate_limit_rps: float | None = None
         self.fault_rate = 0.0
@@ -137,9 +161,12 @@ class Control:
         self._rng = random.Random(0)
         self._bucket: TokenBucket | None = None
         self._seq = 0
+        for watcher in _watchers:
+            watcher.append(self)
 
     def config_json(self) -> JsonDict:
         return {
+            "strict": self.strict,
             "latency_ms": self.latency_ms,
             "rate_limit_rps": self.rate_limit_rps,
             "fault_rate": self.fault_rate,
@@ -152,6 +179,7 @@ class Control:
         unknown = set(changes) - set(self.config_json())
         if unknown:
             raise invalid(f"unknown config keys: {sorted(unknown)}")
+        self.strict = _boolean(changes.get("strict", self.strict), "strict")
         self.latency_ms = _non_negative(changes.get("latency_ms", self.latency_ms), "latency_ms")
         self._set_rate_limit(changes.get("rate_limit_rps", self.rate_limit_rps))
         self.fault_rate = _probability(changes.get("fault_rate", self.fault_rate))
@@ -191,6 +219,12 @@ class Control:
             return Fault(self._rng.choice(self.fault_kinds))
         return None
 
+    def record_violations(self, violations: list[Violation]) -> None:
+        self.violations.extend(violations)
+
+    def violations_json(self) -> JsonDict:
+        return {"violations": [violation.to_json() for violation in self.violations]}
+
     def next_seq(self) -> int:
         self._seq += 1
         return self._seq
@@ -214,6 +248,12 @@ def _non_negative(value: Any, name: str) -> float:
     return float(value)
 
 
+def _boolean(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(f"{name}: expected true or false")
+    return value
+
+
 def _integer(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(f"{name}: expected an integer")
@@ -229,6 +269,6 @@ def _probability(value: Any) -> float:
 
 def _fault_kinds(value: Any) -> tuple[str, ...]:
     kinds = tuple(value) if isinstance(value, list | tuple) else ()
-    if not kinds or not set(kinds) <= set(FAULT_KINDS):
-        raise invalid(f"fault_kinds: a non-empty list drawn from {list(FAULT_KINDS)}")
+    if not kinds or not set(kinds) <= set(RANDOM_FAULT_KINDS):
+        raise invalid(f"fault_kinds: a non-empty list drawn from {list(RANDOM_FAULT_KINDS)}")
     return kinds

@@ -85,6 +85,15 @@ async def clear_requests(request: Request) -> Response:
     return JSONResponse({"cleared": True})
 
 
+async def get_violations(request: Request) -> JSONResponse:
+    return JSONResponse(control_of(request).violations_json())
+
+
+async def clear_violations(request: Request) -> JSONResponse:
+    control_of(request).violations.clear()
+    return JSONResponse({"cleared": True})
+
+
 async def get_config(request: Request) -> JSONResponse:
     return JSONResponse(control_of(request).config_json())
 
@@ -116,6 +125,8 @@ def control_routes() -> list[Route]:
         Route(f"{PREFIX}/state", put_state, methods=["PUT"]),
         Route(f"{PREFIX}/requests", get_requests, methods=["GET"]),
         Route(f"{PREFIX}/requests", clear_requests, methods=["DELETE"]),
+        Route(f"{PREFIX}/violations", get_violations, methods=["GET"]),
+        Route(f"{PREFIX}/violations", clear_violations, methods=["DELETE"]),
         Route(f"{PREFIX}/config", get_config, methods=["GET"]),
         Route(f"{PREFIX}/config", set_config, methods=["POST"]),
         Route(f"{PREFIX}/faults", queue_faults, methods=["POST"]),

@@ -1,5 +1,6 @@
-"""The ASGI layer in front of every API route: request ids, headers, auth, version,
-rate limiting, latency, injected faults and the request log. Control routes skip it.
+"""The ASGI layer in front of every API route: request ids, headers, strict mode's contract
+checks, auth, version, rate limiting, latency, injected faults and the request log. Control
+routes skip it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from roster.emulator.control import Control, Fault, LogEntry, retry_after_header
 from roster.emulator.problems import ApiProblem
 from roster.emulator.responses import error_response, new_request_id
 from roster.emulator.store import Store
+from roster.emulator.strict import Contract, Violation, request_problems
 
 API_VERSIONS = frozenset({"2023-06-01", "2026-10-21"})
 _ADMIN_KEY = re.compile(r"^sk-ant-admin01-[A-Za-z0-9_-]{8,}$")
@@ -27,6 +29,7 @@ _FAULT_MESSAGE = {
     "503": "Service temporarily unavailable",
     "529": "Overloaded",
 }
+_USER_PATH = re.compile(r"^/v1/organizations/users/([^/]+)$")
 logger = logging.getLogger(__name__)
 
 
@@ -41,6 +44,7 @@ class Exchange:
     request_id: str
     status: int | None = None
     fault: str | None = None
+    route: BaseRoute | None = None
 
 
 def credential(headers: Headers) -> str | None:
@@ -93,9 +97,23 @@ class ApiGate:
             await self.app(scope, receive, self._stamped(send, exchange))
             return
         try:
+            if self.control.strict:
+                receive = await self._inspected(scope, receive, exchange)
             await self._answer(scope, receive, self._stamped(send, exchange), exchange)
         finally:
             self._log(scope, exchange)
+
+    async def _inspected(self, scope: Scope, receive: Receive, exchange: Exchange) -> Receive:
+        """Strict mode: records how the request breaks its route's contract; the returned
+        ``receive`` hands the body, read here, on to the app."""
+        exchange.route = next((r for r in self.routes if r.matches(scope)[0] == Match.FULL), None)
+        rules = getattr(exchange.route, "contract", None)
+        if not isinstance(rules, Contract):
+            return receive  # no such route: the 404 or 405 says so already
+        problems, receive = await request_problems(scope, receive, rules)
+        method, path, request_id = scope["method"], scope["path"], exchange.request_id
+        self.control.record_violations([Violation(method, path, p, request_id) for p in problems])
+        return receive
 
     def _stamped(self, send: Send, exchange: Exchange) -> Send:
         """``send`` that adds the request id and organization headers to the response."""
@@ -154,6 +172,8 @@ class ApiGate:
         elif fault.kind in _FAULT_STATUS:
             problem = ApiProblem(_FAULT_STATUS[fault.kind], _FAULT_MESSAGE[fault.kind])
             await self._refuse(scope, problem, exchange, send)
+        elif fault.kind == "requester_unconfirmed":
+            await self._requester_unconfirmed(scope, send, exchange)
         elif fault.kind == "drop_after":
             body = _BodyReader(receive)
             await self._checked(scope, body.receive, _swallowing(exchange), exchange)
@@ -164,6 +184,17 @@ class ApiGate:
                 exchange.status = produced
         else:
             await _drop(_BodyReader(receive), send)
+
+    async def _requester_unconfirmed(self, scope: Scope, send: Send, exchange: Exchange) -> None:
+        """SDK 2.15's retryable 403; a user removal it cuts short has turned their keys off."""
+        problem = check_access(Headers(scope=scope), self.store)
+        if problem is None:
+            removal = _USER_PATH.match(scope["path"])
+            if scope["method"] == "DELETE" and removal is not None:
+                self.store.begin_user_removal(removal.group(1))
+            message = "the requester could not be confirmed; sending the same request again is safe"
+            problem = ApiProblem(403, message, "api_key_requester_unconfirmed")
+        await self._refuse(scope, problem, exchange, send)
 
     async def _refuse(
         self,
@@ -178,7 +209,7 @@ class ApiGate:
 
     def _log(self, scope: Scope, exchange: Exchange) -> None:
         method = scope["method"]
-        template = self._route_template(scope)
+        template = self._route_template(scope, exchange)
         entry = LogEntry(
             seq=self.control.next_seq(),
             method=method,
@@ -190,9 +221,9 @@ class ApiGate:
         )
         self.control.log.record(entry, f"{method} {template}")
 
-    def _route_template(self, scope: Scope) -> str:
+    def _route_template(self, scope: Scope, exchange: Exchange) -> str:
         """The route's path template, so counters group ``/users/{user_id}`` requests."""
-        route = scope.get("route")
+        route = scope.get("route") or exchange.route
         if route is None:
             route = next((r for r in self.routes if r.matches(scope)[0] != Match.NONE), None)
         return str(getattr(route, "path", "(no route)"))

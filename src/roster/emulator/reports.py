@@ -31,6 +31,10 @@ USAGE_DIMENSIONS = (
     "inference_geo",
 )
 COST_DIMENSIONS = ("workspace_id", "description")
+# No synthetic row names an account or a service account: grouping by them changes nothing (the
+# results always carry them as null), and filtering by them keeps nothing.
+UNATTRIBUTED_DIMENSIONS = ("account_id", "service_account_id")
+UNATTRIBUTED_FILTERS = ("account_ids[]", "service_account_ids[]")
 WIDTHS = {"1m": timedelta(minutes=1), "1h": timedelta(hours=1), "1d": timedelta(days=1)}
 # (default, maximum) number of buckets per page, by width.
 USAGE_LIMITS = {"1d": (7, 31), "1h": (24, 168), "1m": (60, 1440)}
@@ -329,7 +333,7 @@ def usage_report(query: Query, view: OrgView) -> JsonDict:
     if width not in WIDTHS:
         raise invalid(f"bucket_width: {width!r} is not one of {list(WIDTHS)}")
     window = plan_window(query, view, width, USAGE_LIMITS[width])
-    group_by = _group_by(query, USAGE_DIMENSIONS)
+    group_by = _group_by(query, (*USAGE_DIMENSIONS, *UNATTRIBUTED_DIMENSIONS))
     keep = _usage_filter(query, view.default_workspace_id)
     data = [
         _bucket_json(start, width, _usage_results(bucket_rows(view, start, width), group_by, keep))
@@ -349,6 +353,8 @@ _FILTERS = {
 
 
 def _usage_filter(query: Query, default_workspace_id: str) -> Callable[[UsageRow], bool]:
+    if any(query.getlist(param) for param in UNATTRIBUTED_FILTERS):
+        return lambda row: False
     wanted = {dim: set(query.getlist(param)) for dim, param in _FILTERS.items()}
     if default_workspace_id in wanted["workspace_id"]:
         wanted["workspace_id"].add(None)  # type: ignore[arg-type]

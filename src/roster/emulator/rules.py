@@ -36,6 +36,32 @@ def require_settable_role(role: object) -> None:
         )
 
 
+def require_no_rbac_groups(groups: object) -> None:
+    """``rbac_group_ids`` is a list of strings, and must be empty: a Console organization."""
+    if groups is None:
+        return
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise invalid("rbac_group_ids: expected a list of strings")
+    if groups:
+        raise invalid(
+            "rbac_group_ids: RBAC groups need an Enterprise organization", "rbac_not_enabled"
+        )
+
+
+def require_no_cmek_or_profile(body: JsonDict) -> None:
+    """The emulated organization has no customer-managed keys and no user profiles (§9)."""
+    if body.get("external_key_id") is not None:
+        raise invalid(
+            "external_key_id: the organization has no customer-managed keys",
+            "external_key_validation_failed",
+        )
+    if body.get("user_profile_id") is not None:
+        raise invalid(
+            f"user_profile_id: no user profile {body['user_profile_id']!r}",
+            "user_profile_not_found",
+        )
+
+
 def require_org_roles(roles: Iterable[str]) -> frozenset[str]:
     unknown = sorted(set(roles) - ORG_ROLES)
     if unknown:

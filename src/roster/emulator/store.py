@@ -44,6 +44,7 @@ from roster.emulator.rules import (
     normalize_email,
     require_assignable_workspace_role,
     require_color,
+    require_no_cmek_or_profile,
     require_settable_role,
     require_workspace_name,
     residency_on_create,
@@ -250,15 +251,32 @@ class Store:
 
     def remove_user(self, user_id: str) -> None:
         user = self.get_user(user_id)
+        refusal = self._removal_refusal(user)
+        if refusal is not None:
+            raise refusal
+        self._drop_user(user)
+
+    def begin_user_removal(self, user_id: str) -> None:
+        """What a removal cut short leaves (SDK 2.15's ``api_key_requester_unconfirmed``): the
+        user is still a member, but their active API keys are inactive already."""
+        user = self._users.get(user_id)
+        if user is None or self._removal_refusal(user) is not None:
+            return
+        for key in list(self._keys.values()):
+            if key.created_by == user.id and key.status == "active":
+                self._keys[key.id] = replace(key, status="inactive")
+        self.touch()
+
+    def _removal_refusal(self, user: User) -> ApiProblem | None:
         if len(self._users) == 1:
-            raise invalid(
+            return invalid(
                 "cannot remove the organization's last member", "cannot_remove_last_member"
             )
         if user.role in ADMIN_ROLES:
-            raise invalid(
+            return invalid(
                 f"a member with role {user.role} cannot be removed", "cannot_remove_admin"
             )
-        self._drop_user(user)
+        return None
 
     def _drop_user(self, user: User) -> None:
         del self._users[user.id]
@@ -398,6 +416,7 @@ class Store:
 
     def create_workspace(self, body: JsonDict) -> Workspace:
         name = require_workspace_name(body.get("name"))
+        require_no_cmek_or_profile(body)
         if self.active_workspace_count() >= MAX_ACTIVE_WORKSPACES:
             raise invalid(
                 f"an organization can have at most {MAX_ACTIVE_WORKSPACES} active workspaces",
@@ -423,6 +442,7 @@ class Store:
             raise invalid(
                 "the default workspace cannot be renamed", "cannot_modify_default_workspace"
             )
+        require_no_cmek_or_profile(body)
         updated = replace(
             workspace,
             name=workspace.name
