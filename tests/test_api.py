@@ -533,3 +533,33 @@ async def test_a_lost_key_archive_that_happened_counts_as_done(emulator: Emulato
     await emulator.fault("drop_after", "POST", f"/v1/organizations/api_keys/{key['id']}")
     archived = await client.update_api_key(key["id"], status="archived")
     assert archived["status"] == "archived"
+
+
+async def test_requester_unconfirmed_is_resent_and_the_removal_completes(
+    emulator: Emulator,
+) -> None:
+    # SDK 2.15's 403: a partial effect (keys turned off, the user still there); safe to resend.
+    state = await emulator.state()
+    user = next(u for u in state["users"] if u["role"] == "developer")
+    path = f"/v1/organizations/users/{user['id']}"
+    fault = {"kind": "requester_unconfirmed", "method": "DELETE", "path": path}
+    await emulator.post("faults", {"faults": [fault] * 2})
+    assert (await emulator.client().remove_user(user["id"]))["type"] == "user_deleted"
+    assert [r["status"] for r in await emulator.requests() if r["path"] == path] == [403, 403, 200]
+    assert user["id"] not in {u["id"] for u in (await emulator.state())["users"]}
+
+
+async def test_requester_unconfirmed_never_says_the_key_is_not_an_admin_key(
+    emulator: Emulator,
+) -> None:
+    state = await emulator.state()
+    key = state["api_keys"][0]
+    path = f"/v1/organizations/api_keys/{key['id']}"
+    fault = {"kind": "requester_unconfirmed", "method": "POST", "path": path}
+    await emulator.post("faults", {"faults": [fault] * 3})
+    client = emulator.client(retry=RetryPolicy(max_attempts=3))
+    with pytest.raises(PermissionDeniedError) as caught:
+        await client.update_api_key(key["id"], status="inactive")
+    assert caught.value.error_code == "api_key_requester_unconfirmed"
+    assert caught.value.attempts == 3
+    assert "not an admin key" not in str(caught.value)

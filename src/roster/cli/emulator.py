@@ -21,11 +21,14 @@ def emulator() -> None:
     """An in-memory Admin API emulator, for trying roster without touching a real organization."""
 
 
-def _control(latency_ms: float, rate_limit: float | None, fault_rate: float, seed: int) -> Control:
+def _control(
+    latency_ms: float, rate_limit: float | None, fault_rate: float, seed: int, strict: bool
+) -> Control:
     control = Control()
     try:
         control.configure(
             {
+                "strict": strict or control.strict,
                 "latency_ms": latency_ms,
                 "rate_limit_rps": rate_limit,
                 "fault_rate": fault_rate,
@@ -60,6 +63,11 @@ def _load(state_file: Path | None) -> Store:
 @click.option("--rate-limit", type=float, help="Answer 429 above this many requests per second.")
 @click.option("--fault-rate", default=0.0, type=float, help="Probability of an injected fault.")
 @click.option("--fault-seed", default=0, type=int, help="Seed of the fault generator.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Record requests that break the Admin API's contract (see /_emulator/violations).",
+)
 def serve_command(
     *,
     state_file: Path | None,
@@ -70,6 +78,7 @@ def serve_command(
     rate_limit: float | None,
     fault_rate: float,
     fault_seed: int,
+    strict: bool,
 ) -> None:
     """Serve the emulator over HTTP until interrupted (it accepts any admin-looking key)."""
     if not is_loopback(host) and not allow_remote:
@@ -77,7 +86,7 @@ def serve_command(
             "refusing a non-loopback host without --allow-remote", param_hint="--host"
         )
     store = _load(state_file)
-    control = _control(latency_ms, rate_limit, fault_rate, fault_seed)
+    control = _control(latency_ms, rate_limit, fault_rate, fault_seed, strict)
     app = create_app(store, state_file=state_file, control=control)
     saved = f" (state: {printable(str(state_file))})" if state_file is not None else ""
     serve(
