@@ -133,13 +133,27 @@ def test_refused_base_urls(url: str, message: str) -> None:
         f"https://api.anthropic.com/#{ADMIN_KEY}",
         f"garbage {ADMIN_KEY}",
         "https://xn--",
+        f"http://127.0.0.1:8787/{ADMIN_KEY}",
+        f"https://{ADMIN_KEY}.example.com",
+        f"http://{ADMIN_KEY}",
+        f"http://127.0.0.1:{ADMIN_KEY}",
+        "https://api.anthropic.com/" + ADMIN_KEY.replace("-", "%2D"),
     ],
 )
 def test_a_url_is_refused_without_being_echoed(url: str) -> None:
     with pytest.raises(CredentialError) as caught:
         check_base_url(url)
     assert ADMIN_KEY not in str(caught.value)
+    assert ADMIN_KEY.lower() not in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_url_with_a_path_is_allowed_but_never_one_holding_a_key() -> None:
+    assert check_base_url("https://proxy.example.com/anthropic/") == (
+        "https://proxy.example.com/anthropic"
+    )
+    with pytest.raises(CredentialError, match=r"holds what looks like a key \(sk-ant-\.\.\.\)"):
+        check_base_url("https://proxy.example.com/SK-ANT-admin01-abc")
 
 
 def test_a_key_given_as_the_key_file_path_is_not_echoed() -> None:

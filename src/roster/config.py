@@ -11,6 +11,8 @@ import contextlib
 import functools
 import importlib.resources
 import json
+import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ from yaml.resolver import Resolver
 
 from roster.desired import Desired, DesiredWorkspace, OrganizationRef, Policy, RemovalLimit
 from roster.errors import ConfigError, Problem
+from roster.files import not_regular, open_regular, path_problem
 from roster.model import ORG_ROLES
 
 # An exported organization of 100,000 members is about 11 MiB; the limit keeps far above that
@@ -58,7 +61,7 @@ def load_config(paths: Sequence[Path]) -> Desired:
 
 
 def roster_files(paths: Sequence[Path]) -> list[Path]:
-    """The files ``paths`` name; a directory stands for its ``*.yaml``/``*.yml`` files, by name."""
+    """The files ``paths`` name; a directory stands for the ``*.yaml``/``*.yml`` files under it."""
     if not paths:
         raise ConfigError(".", [Problem("no roster file given")])
     unique: dict[Path, Path] = {}
@@ -69,19 +72,82 @@ def roster_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def _expand(path: Path) -> list[Path]:
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if _is_roster_file(p))
+    mode = _mode(path)
+    if stat.S_ISDIR(mode):
+        files = _files_under(path)
         if not files:
             raise ConfigError(str(path), [Problem("no *.yaml or *.yml files in this directory")])
         return files
-    if not path.exists():
-        raise ConfigError(str(path), [Problem("no such file or directory")])
+    _require_regular(path, mode)
     return [path]
 
 
+def _files_under(top: Path) -> list[Path]:
+    """The roster files in ``top`` and its subdirectories, by path.
+
+    Nothing under it is skipped unless hidden or plainly not a roster file: a team file left
+    unread would have its members planned for removal. Links are followed; a directory reached
+    again (through a link to it, or to one above it) is walked once, under its first path.
+    """
+    files: list[Path] = []
+    walked: set[Path] = set()
+    pending = [top]
+    while pending:
+        directory = pending.pop()
+        resolved = directory.resolve()
+        if resolved in walked:
+            continue
+        walked.add(resolved)
+        found, subdirectories = _contents(directory)
+        files.extend(found)
+        # Walked in name order, so that of two paths to one directory the first is kept.
+        pending.extend(reversed(subdirectories))
+    return sorted(files)
+
+
+def _contents(directory: Path) -> tuple[list[Path], list[Path]]:
+    """The roster files directly in ``directory``, and its subdirectories."""
+    files: list[Path] = []
+    subdirectories: list[Path] = []
+    for entry, mode in _visible_entries(directory):
+        if stat.S_ISDIR(mode):
+            subdirectories.append(entry)
+        elif _is_roster_file(entry):
+            _require_regular(entry, mode)
+            files.append(entry)
+    return files, subdirectories
+
+
+def _visible_entries(directory: Path) -> Iterator[tuple[Path, int]]:
+    """Each entry of ``directory`` that is not hidden, with its mode (links followed)."""
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as error:
+        problem = path_problem(directory, error, reading="the directory")
+        raise ConfigError(str(directory), [Problem(problem)]) from None
+    # Hidden names are skipped before they are looked at: editor lock files (.#team.yaml) are
+    # dangling links, and .git is no roster.
+    for entry in entries:
+        if not entry.name.startswith("."):
+            yield entry, _mode(entry)
+
+
+def _mode(path: Path) -> int:
+    """The type and mode of what ``path`` names, links followed; a ``ConfigError`` if nothing."""
+    try:
+        return path.stat().st_mode
+    except OSError as error:
+        raise ConfigError(str(path), [Problem(path_problem(path, error, reading="it"))]) from None
+
+
 def _is_roster_file(path: Path) -> bool:
-    # Hidden files are editor back-ups and the like, never roster files.
-    return path.suffix in ROSTER_SUFFIXES and not path.name.startswith(".") and path.is_file()
+    # By name only: whether it can be read is for reading it to say, never a reason to skip it.
+    return path.suffix.lower() in ROSTER_SUFFIXES and not path.name.startswith(".")
+
+
+def _require_regular(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise ConfigError(str(path), [Problem(not_regular(mode))])
 
 
 @functools.cache
@@ -158,7 +224,7 @@ def _read_text(path: Path) -> str:
     try:
         raw = _read_capped(path)
     except OSError as error:
-        raise ConfigError(str(path), [Problem(f"cannot read the file: {error.strerror}")]) from None
+        raise ConfigError(str(path), [Problem(path_problem(path, error))]) from None
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
@@ -166,10 +232,11 @@ def _read_text(path: Path) -> str:
 
 
 def _read_capped(path: Path) -> bytes:
-    # The size is checked before reading and again after: a file may grow, or not be a regular file.
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ConfigError(str(path), [_too_big(path.stat().st_size)])
-    with path.open("rb") as stream:
+    # The size is checked before reading and again after: a file may grow while it is read.
+    with open_regular(path) as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(str(path), [_too_big(size)])
         raw = stream.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
         raise ConfigError(str(path), [_too_big(len(raw))])

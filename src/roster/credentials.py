@@ -11,15 +11,19 @@ import ipaddress
 import os
 import re
 import stat
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
 
 from roster.errors import CredentialError
+from roster.files import NotRegularFileError, read_regular
 
 KEY_ENV = "ANTHROPIC_ADMIN_KEY"
 ADMIN_KEY_PREFIX = "sk-ant-admin"
+# How every Anthropic key begins; never part of an API URL.
+KEY_MARK = "sk-ant-"
 _KEY_SHAPE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _CONSOLE_URL = "Console > Settings > Admin keys"
 
@@ -49,7 +53,7 @@ class Secret:
 
 def load_admin_key(key_file: Path | None, environ: Mapping[str, str] | None = None) -> Secret:
     """The admin key from ``key_file`` if given, else from ``ANTHROPIC_ADMIN_KEY``."""
-    if key_file is not None and key_file.name.startswith("sk-ant-"):
+    if key_file is not None and key_file.name.startswith(KEY_MARK):
         # `--api-key-file $ANTHROPIC_ADMIN_KEY` passes the key itself; never echo it.
         raise CredentialError(
             "--api-key-file was given what looks like a key, not a file path; put the key in a"
@@ -68,9 +72,11 @@ def load_admin_key(key_file: Path | None, environ: Mapping[str, str] | None = No
 
 def _read_key_file(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
     except FileNotFoundError:
         raise CredentialError(f"{path}: key file not found") from None
+    except NotRegularFileError as exc:
+        raise CredentialError(f"{path}: key file is {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not readable text"
         raise CredentialError(f"{path}: cannot read key file: {reason}") from None
@@ -121,18 +127,14 @@ def key_file_warning(path: Path) -> str | None:
 def check_base_url(url: str) -> str:
     """The API base URL, refused if the key would travel in clear to a non-loopback host.
 
-    The URL itself is never echoed: a key pasted into it would land in logs.
+    The URL itself is never echoed, only its host, and not even that once anything in the URL
+    looks like a key: a key pasted into it would land in logs.
     """
-    try:
-        parsed = httpx.URL(url)
-        host = parsed.host
-    except Exception:  # httpx.InvalidURL, or an IDNA error for a malformed host name
-        raise CredentialError("invalid API URL: expected https://HOST[:PORT]") from None
-    if parsed.scheme not in {"http", "https"} or not host:
-        raise CredentialError("invalid API URL: expected https://HOST[:PORT]")
+    _refuse_a_key_in(url)
+    parsed = _parsed(url)
     if parsed.userinfo or parsed.query or parsed.fragment:
         raise CredentialError(
-            f"the API URL for {host} carries a user, query or fragment; give only"
+            f"the API URL for {parsed.host} carries a user, query or fragment; give only"
             " https://HOST[:PORT] (the admin key goes in ANTHROPIC_ADMIN_KEY or --api-key-file)"
         )
     if parsed.scheme == "http" and not is_loopback(parsed.host):
@@ -141,6 +143,26 @@ def check_base_url(url: str) -> str:
             "(plain http is allowed only for loopback addresses, such as a local emulator)"
         )
     return str(parsed).rstrip("/")
+
+
+def _refuse_a_key_in(url: str) -> None:
+    # Anywhere, in any case, percent-encoded or not: as the host, the port, the path, a user.
+    if KEY_MARK in url.lower() or KEY_MARK in urllib.parse.unquote(url).lower():
+        raise CredentialError(
+            f"the API URL holds what looks like a key ({KEY_MARK}...); give only"
+            " https://HOST[:PORT] (the admin key goes in ANTHROPIC_ADMIN_KEY or --api-key-file)"
+        )
+
+
+def _parsed(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+        host = parsed.host
+    except Exception:  # httpx.InvalidURL, or an IDNA error for a malformed host name
+        raise CredentialError("invalid API URL: expected https://HOST[:PORT]") from None
+    if parsed.scheme not in {"http", "https"} or not host:
+        raise CredentialError("invalid API URL: expected https://HOST[:PORT]")
+    return parsed
 
 
 def is_loopback(host: str) -> bool:

@@ -22,6 +22,7 @@ from roster import __version__
 from roster.changes import PHASES, Change, HeldBack, KeyNotice, Unmanaged, Waiting
 from roster.desired import Desired, DesiredWorkspace, OrganizationRef, Policy, RemovalLimit
 from roster.errors import RosterError, StalePlanError, UnsafePlanError
+from roster.files import path_problem, read_regular, write_regular
 from roster.model import Current, Organization
 from roster.plan import Plan, compute_plan
 
@@ -67,7 +68,7 @@ def write_saved_plan(
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path``, or fail with one line naming the file."""
     try:
-        path.write_text(text, encoding="utf-8")
+        write_regular(path, text)
     except OSError as error:
         raise RosterError(f"{path}: cannot write: {error.strerror or error}") from None
 
@@ -96,13 +97,31 @@ def read_saved_plan(path: Path) -> SavedPlan:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PlanFileError(f"{path}: not a roster plan file ({error})") from None
+    document = _parse(path, _read_plan_text(path))
     if not isinstance(document, dict) or "plan" not in document:
         raise PlanFileError(f"{path}: not a roster plan file (no plan in it)")
     return document
+
+
+def _read_plan_text(path: Path) -> str:
+    try:
+        raw = read_regular(path)
+    except OSError as error:
+        raise PlanFileError(f"{path}: {path_problem(path, error)}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PlanFileError(f"{path}: not a roster plan file ({error})") from None
+
+
+def _parse(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PlanFileError(f"{path}: not a roster plan file ({error})") from None
+    except RecursionError:
+        # json recurses once per [ or {; roster writes a plan a few levels deep.
+        raise PlanFileError(f"{path}: not a roster plan file (nested too deeply)") from None
 
 
 def still_valid(saved: SavedPlan, current: Current, fresh: Plan | None = None) -> Plan:
@@ -145,7 +164,7 @@ def fingerprint(value: Any) -> str:
 def config_digest(files: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(files):
-        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+        digest.update(path.name.encode("utf-8") + b"\0" + read_regular(path) + b"\0")
     return "sha256:" + digest.hexdigest()
 
 

@@ -262,7 +262,7 @@ class Requester:
                 )
             except httpx.HTTPError as exc:  # transport errors, and bodies that cannot be decoded
                 _log_attempt(method, path, params, f"failed: {type(exc).__name__}", started)
-                return _transport_failure(exc, method, path, str(self._http.base_url))
+                return _transport_failure(exc, method, path, self._http.base_url)
             await response.aread()
         _log_attempt(method, path, params, _status_text(response), started)
         if response.is_success:
@@ -347,9 +347,11 @@ def _json_body(response: httpx.Response, method: str, path: str) -> JSON:
     return data
 
 
-def _transport_failure(exc: httpx.HTTPError, method: str, path: str, base: str) -> Failure:
+def _transport_failure(exc: httpx.HTTPError, method: str, path: str, base: httpx.URL) -> Failure:
     reason = str(exc) or type(exc).__name__
-    error = ConnectionFailedError(f"could not reach {base}: {reason}", method=method, path=path)
+    # Only scheme://host[:port]: whatever else the base URL holds is not for error messages.
+    origin = f"{base.scheme}://{base.netloc.decode('ascii')}"
+    error = ConnectionFailedError(f"could not reach {origin}: {reason}", method=method, path=path)
     return Failure(error, retryable=True, maybe_applied=not isinstance(exc, UNSENT_ERRORS))
 
 

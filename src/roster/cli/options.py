@@ -34,7 +34,7 @@ _API_OPTIONS = (
     ),
     click.option(
         "--api-key-file",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         help="Read the admin key from this file instead of ANTHROPIC_ADMIN_KEY.",
     ),
     click.option(

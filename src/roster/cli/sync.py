@@ -82,7 +82,7 @@ class Guards:
 @force_option
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Also save the plan to this file, for `roster apply FILE` to apply exactly.",
 )
 @click.option(
@@ -148,7 +148,7 @@ def apply(
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Write to this file instead of standard output.",
 )
 def export(output: Path | None, **options: Any) -> None:
