@@ -23,6 +23,8 @@ GITLAB = ROOT / "examples" / "ci" / "gitlab" / ".gitlab-ci.yml"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 RECIPES = [GITHUB / "roster-plan.yml", GITHUB / "roster-apply.yml", GITLAB]
 KEY = "ANTHROPIC_ADMIN_KEY"
+# The admin key, and the key that signs saved plans between the plan and apply steps.
+SECRET_NAMES = {KEY, "ROSTER_PLAN_KEY"}
 GITLAB_TOKEN = "ROSTER_GITLAB_TOKEN"
 # Shell words after which a new command starts.
 COMMAND_STARTS = {";", "&&", "||", "|", "(", "then", "do", "else"}
@@ -169,11 +171,11 @@ EXPECTED = {
     ("roster-plan.yml", "validate roster/"),
     ("roster-plan.yml", "plan roster/ --format markdown --out plan.json --detailed-exitcode"),
     ("roster-apply.yml", "plan roster/ --out plan.json"),
-    ("roster-apply.yml", "apply plan.json --yes"),
+    ("roster-apply.yml", "apply plan.json roster/ --yes"),
     (".gitlab-ci.yml", "validate roster/"),
     (".gitlab-ci.yml", "plan roster/ --format markdown --out plan.json --detailed-exitcode"),
     (".gitlab-ci.yml", "plan roster/ --out plan.json"),
-    (".gitlab-ci.yml", "apply plan.json --yes"),
+    (".gitlab-ci.yml", "apply plan.json roster/ --yes"),
 }
 
 
@@ -216,8 +218,9 @@ def test_github_passes_the_key_only_from_secrets_through_env(name: str) -> None:
     mentions = [(p, v) for p, v in leaves(workflow) if isinstance(v, str) and "secrets." in v]
     assert mentions
     for path, value in mentions:
-        assert path[-2:] == ("env", KEY), path
-        assert value == "${{ secrets.ANTHROPIC_ADMIN_KEY }}"
+        assert path[-2] == "env", path
+        assert path[-1] in SECRET_NAMES, path
+        assert value == f"${{{{ secrets.{path[-1]} }}}}"
 
 
 def test_gitlab_takes_the_secrets_from_project_variables() -> None:

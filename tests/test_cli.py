@@ -27,6 +27,7 @@ from roster.emulator.seed import generate
 from roster.emulator.server import running_server
 from roster.emulator.store import Store
 from roster.sandbox import SANDBOX_FILE
+from roster.saved_plan import fingerprint
 from tests.test_config import BAD, BAD_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -679,8 +680,10 @@ def test_detailed_exitcode_says_whether_there_is_anything_to_do(tmp_path: Path) 
 def test_a_saved_plan_is_applied_exactly(tmp_path: Path) -> None:
     saved = roster("plan", "--sandbox", "--out", "plan.json", STARTUP)
     assert saved.exit_code == 0
-    assert saved.stderr == "Saved the plan to plan.json; apply it with: roster apply plan.json\n"
-    applied = roster("apply", "--sandbox", "--yes", "plan.json")
+    assert saved.stderr == (
+        f"Saved the plan to plan.json; apply it with: roster apply plan.json {STARTUP}\n"
+    )
+    applied = roster("apply", "--sandbox", "--yes", "plan.json", STARTUP)
     assert applied.exit_code == 0
     assert applied.stdout.startswith(saved.stdout)
     assert "Apply complete: 13 of 13 changes made." in applied.stdout
@@ -729,3 +732,125 @@ def test_a_tampered_saved_plan_is_refused_before_any_request(emulator: Emulator)
         "Error: plan.json: the plan file was modified after roster wrote it; plan again\n"
     )
     assert emulator.total() == 0
+
+
+PLAN_KEY = "k" * 16 + "-plan-signing-key-for-tests-0123"
+
+
+def reseal(path: Path, edit: Any) -> None:
+    """What anyone who can write the artifact can do: edit it, and recompute its digest."""
+    document = json.loads(path.read_text())
+    edit(document)
+    body = {k: v for k, v in document.items() if k != "digest"}
+    path.write_text(json.dumps({**body, "digest": fingerprint(body)}))
+
+
+def invite_evil(document: dict[str, Any]) -> None:
+    document["desired"]["members"]["evil@example.org"] = "user"
+    evil = {
+        "kind": "invite",
+        "email": "evil@example.org",
+        "from_role": None,
+        "to_role": "user",
+        "user_id": None,
+        "invite_id": None,
+        "note": "",
+        "workspace": None,
+        "workspace_id": None,
+        "key_id": None,
+    }
+    document["plan"]["changes"].insert(0, evil)
+
+
+def test_a_resealed_plan_is_refused_when_its_roster_files_are_at_hand(
+    emulator: Emulator, in_tmp_cwd: Path
+) -> None:
+    options, env = over_http(emulator)
+    export_roster(emulator, in_tmp_cwd / "roster.yaml")
+    assert roster("plan", *options, "--out", "plan.json", "roster.yaml", env=env).exit_code == 0
+    reseal(in_tmp_cwd / "plan.json", invite_evil)
+    emulator.clear_log()
+    refused = roster("apply", *options, "--yes", "plan.json", "roster.yaml", env=env)
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "Error: the plan was not made from roster.yaml: members.evil@example.org: in the plan,"
+        " not in the files; nothing was applied: plan again from these files\n"
+    )
+    assert emulator.total() == 0
+
+
+def test_a_signed_plan_applies_and_a_resealed_one_is_refused(
+    emulator: Emulator, in_tmp_cwd: Path
+) -> None:
+    options, env = over_http(emulator)
+    env = {**env, "ROSTER_PLAN_KEY": PLAN_KEY}
+    data = export_roster(emulator, in_tmp_cwd / "roster.yaml")
+    data["members"]["new.person@example.com"] = "user"
+    write_roster(in_tmp_cwd / "roster.yaml", data)
+    saved = roster("plan", *options, "--out", "plan.json", "roster.yaml", env=env)
+    assert saved.stderr == (
+        "Saved the plan to plan.json (signed with ROSTER_PLAN_KEY);"
+        " apply it with: roster apply plan.json roster.yaml\n"
+    )
+    text = (in_tmp_cwd / "plan.json").read_text()
+    assert PLAN_KEY not in text
+    assert json.loads(text)["signature"].startswith("hmac-sha256:")
+    (in_tmp_cwd / "signed.json").write_text(text)
+
+    reseal(in_tmp_cwd / "plan.json", invite_evil)
+    emulator.clear_log()
+    forged = roster("apply", *options, "--yes", "plan.json", env=env)
+    assert (forged.exit_code, forged.stderr) == (
+        1,
+        "Error: plan.json: the plan's signature does not match: it was changed after it was"
+        " signed, or signed with another ROSTER_PLAN_KEY; nothing was applied\n",
+    )
+    reseal(in_tmp_cwd / "plan.json", lambda document: document.pop("signature"))
+    unsigned = roster("apply", *options, "--yes", "plan.json", env=env)
+    assert unsigned.exit_code == 1
+    assert "Error: plan.json: the plan is not signed, and ROSTER_PLAN_KEY is set" in unsigned.stderr
+    without_key = roster("apply", *options, "--yes", "signed.json", env=over_http(emulator)[1])
+    assert without_key.exit_code == 1
+    assert "the plan is signed, but ROSTER_PLAN_KEY is not set" in without_key.stderr
+    assert emulator.total() == 0
+
+    applied = roster("apply", *options, "--yes", "signed.json", "roster.yaml", env=env)
+    assert applied.exit_code == 0, applied.stderr
+    assert applied.stdout.endswith("Apply complete: 1 of 1 changes made.\n")
+    assert PLAN_KEY not in applied.stdout + applied.stderr
+
+
+def test_a_plan_key_too_short_to_sign_with_is_refused_before_any_request(
+    emulator: Emulator, in_tmp_cwd: Path
+) -> None:
+    options, env = over_http(emulator)
+    export_roster(emulator, in_tmp_cwd / "roster.yaml")
+    emulator.clear_log()
+    short = roster(
+        "plan", *options, "--out", "plan.json", "roster.yaml", env={**env, "ROSTER_PLAN_KEY": "abc"}
+    )
+    assert (short.exit_code, short.stderr) == (
+        1,
+        "Error: ROSTER_PLAN_KEY is too short to sign plans with: use at least 32 random"
+        " characters (for example: openssl rand -hex 32)\n",
+    )
+    assert emulator.total() == 0
+    assert not (in_tmp_cwd / "plan.json").exists()
+
+
+def test_a_resealed_plan_with_values_no_file_can_give_is_one_line(
+    emulator: Emulator, in_tmp_cwd: Path
+) -> None:
+    options, env = over_http(emulator)
+    export_roster(emulator, in_tmp_cwd / "roster.yaml")
+    assert roster("plan", *options, "--out", "plan.json", "roster.yaml", env=env).exit_code == 0
+
+    def odd_role(document: dict[str, Any]) -> None:
+        first = next(iter(document["desired"]["members"]))
+        document["desired"]["members"][first] = ["admin"]
+
+    reseal(in_tmp_cwd / "plan.json", odd_role)
+    refused = roster("apply", *options, "--yes", "plan.json", env=env)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("Error: plan.json: not a usable roster plan file (")
+    assert refused.stderr.count("\n") == 1

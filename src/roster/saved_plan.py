@@ -10,21 +10,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, get_args
 
 from deepdiff import DeepDiff
 
 from roster import __version__
 from roster.changes import PHASES, Change, HeldBack, KeyNotice, Unmanaged, Waiting
-from roster.desired import Desired, DesiredWorkspace, OrganizationRef, Policy, RemovalLimit
+from roster.credentials import Secret
+from roster.desired import (
+    FILE_ROLES,
+    Desired,
+    DesiredWorkspace,
+    KeyPolicy,
+    OrganizationRef,
+    Policy,
+    RemovalLimit,
+    UnmanagedPolicy,
+    WorkspacePolicy,
+)
 from roster.errors import RosterError, StalePlanError, UnsafePlanError
 from roster.files import path_problem, read_regular, write_regular
-from roster.model import Current, Organization
+from roster.model import ASSIGNABLE_WORKSPACE_ROLES, Current, Organization
 from roster.plan import Plan, compute_plan
+from roster.plan_trust import check_signature, signature
 
 FORMAT_VERSION = 1
 MAX_DRIFT_LINES = 20
@@ -48,8 +60,16 @@ class SavedPlan:
 
 
 def write_saved_plan(
-    path: Path, plan: Plan, desired: Desired, current: Current, *, files: Sequence[Path], now: str
+    path: Path,
+    plan: Plan,
+    desired: Desired,
+    current: Current,
+    *,
+    files: Sequence[Path],
+    now: str,
+    key: Secret | None = None,
 ) -> None:
+    """Save the plan; with ``key`` (``ROSTER_PLAN_KEY``) also signed, for apply to check."""
     body = {
         "format_version": FORMAT_VERSION,
         "roster_version": __version__,
@@ -61,6 +81,8 @@ def write_saved_plan(
         "desired": desired_data(desired),
         "state": snapshot(current),
     }
+    if key is not None:
+        body["signature"] = signature(body, key)
     document = {**body, "digest": fingerprint(body)}
     write_text(path, json.dumps(document, indent=1, sort_keys=True) + "\n")
 
@@ -73,7 +95,9 @@ def write_text(path: Path, text: str) -> None:
         raise RosterError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
-def read_saved_plan(path: Path) -> SavedPlan:
+def read_saved_plan(path: Path, key: Secret | None = None) -> SavedPlan:
+    """The saved plan at ``path``; refused if modified, from another format, or (with ``key``,
+    or when the file is signed) not signed with ``ROSTER_PLAN_KEY``."""
     document = _load(path)
     version = document.get("format_version")
     if version != FORMAT_VERSION:
@@ -84,6 +108,8 @@ def read_saved_plan(path: Path) -> SavedPlan:
     body = {k: v for k, v in document.items() if k != "digest"}
     if document.get("digest") != fingerprint(body):
         raise PlanFileError(f"{path}: the plan file was modified after roster wrote it; plan again")
+    unsigned = {k: v for k, v in body.items() if k != "signature"}
+    check_signature(str(path), unsigned, body.get("signature"), key)
     try:
         return SavedPlan(
             plan=plan_from_data(body["plan"]),
@@ -261,6 +287,14 @@ def desired_data(desired: Desired) -> dict[str, Any]:
 
 
 def desired_from_data(data: Mapping[str, Any]) -> Desired:
+    """The desired state a plan file holds; ``ValueError`` unless every value is one a roster
+    file could give (a file whose digest was recomputed may hold anything)."""
+    desired = _desired(data)
+    _check_values(desired)
+    return desired
+
+
+def _desired(data: Mapping[str, Any]) -> Desired:
     policy = data["policy"]
     limit = str(policy["max_removals"])
     organization = data.get("organization")
@@ -283,6 +317,28 @@ def desired_from_data(data: Mapping[str, Any]) -> Desired:
             }
         ),
     )
+
+
+def _check_values(desired: Desired) -> None:
+    policy = desired.policy
+    texts = [*desired.members, *policy.ignore, *policy.protected, *desired.workspaces]
+    texts += [email for w in desired.workspaces.values() for email in w.members]
+    if desired.organization is not None:
+        texts += [v for v in (desired.organization.id, desired.organization.name) if v is not None]
+    workspace_roles = {r for w in desired.workspaces.values() for r in w.members.values()}
+    choices: list[tuple[set[object], Collection[object]]] = [
+        (set(desired.members.values()), FILE_ROLES),
+        (set(workspace_roles), ASSIGNABLE_WORKSPACE_ROLES),
+        ({policy.unmanaged}, get_args(UnmanagedPolicy)),
+        ({policy.workspace_members}, {None, *get_args(UnmanagedPolicy)}),
+        ({policy.workspaces}, get_args(WorkspacePolicy)),
+        ({policy.api_keys_of_removed_members}, get_args(KeyPolicy)),
+        ({type(w.archived) for w in desired.workspaces.values()}, {bool}),
+    ]
+    if not all(isinstance(text, str) for text in texts) or any(
+        not values <= set(allowed) for values, allowed in choices
+    ):
+        raise ValueError("the desired state holds a value no roster file can give")
 
 
 def plan_from_data(data: Mapping[str, Any]) -> Plan:

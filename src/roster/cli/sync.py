@@ -27,10 +27,12 @@ from roster.errors import EXIT_CHANGES_PRESENT, RosterError, StalePlanError
 from roster.export import render_roster_file
 from roster.model import Current
 from roster.plan import Plan, check_archive_guard, check_removal_guard, compute_plan
+from roster.plan_trust import check_same_desired, plan_key
 from roster.render import render_json, render_text
 from roster.render_markdown import render_markdown
 from roster.saved_plan import (
     SavedPlan,
+    desired_data,
     read_saved_plan,
     still_valid,
     write_saved_plan,
@@ -98,17 +100,21 @@ def plan(
     detailed_exitcode: bool,
     **options: Any,
 ) -> None:
-    """Show what apply would change in the organization, changing nothing."""
+    """Show what apply would change in the organization, changing nothing.
+
+    With --out, the plan is also saved, and signed when ROSTER_PLAN_KEY is set.
+    """
+    key = plan_key() if out is not None else None  # a key too short to use fails before any read
     desired = load_config(paths)
     planned = run(_compute(desired, settings_from(options)))
     click.echo(_render(planned.plan, output_format), nl=False)
     check_removal_guard(planned.plan, planned.current, desired.policy, force)
     if out is not None:
+        files = roster_files(paths)
         write_saved_plan(
-            out, planned.plan, desired, planned.current, files=roster_files(paths), now=_now()
+            out, planned.plan, desired, planned.current, files=files, now=_now(), key=key
         )
-        shown = printable(str(out))
-        click.echo(f"Saved the plan to {shown}; apply it with: roster apply {shown}", err=True)
+        _saved(out, paths, signed=key is not None)
     if detailed_exitcode and not planned.plan.is_empty:
         raise click.exceptions.Exit(EXIT_CHANGES_PRESENT)
 
@@ -180,14 +186,31 @@ async def _planned(client: AdminClient, desired: Desired) -> Planned:
     return Planned(current, compute_plan(desired, current))
 
 
+def _saved(out: Path, paths: tuple[Path, ...], *, signed: bool) -> None:
+    shown, files = printable(str(out)), " ".join(printable(str(p)) for p in paths)
+    how = " (signed with ROSTER_PLAN_KEY)" if signed else ""
+    click.echo(
+        f"Saved the plan to {shown}{how}; apply it with: roster apply {shown} {files}", err=True
+    )
+
+
 def _saved_plan_source(paths: tuple[Path, ...]) -> SavedPlan | None:
-    """A saved plan when apply was given one ``.json`` file (roster files are YAML)."""
+    """A saved plan when apply was given a ``.json`` file (roster files are YAML).
+
+    With roster files beside it, the plan must be the plan of those files: its desired state
+    is what they say, or nothing is applied.
+    """
     plans = [path for path in paths if path.suffix.lower() == ".json"]
     if not plans:
         return None
-    if len(paths) > 1:
-        raise RosterError("apply takes one saved plan (.json) alone, or roster files (.yaml)")
-    return read_saved_plan(plans[0])
+    if len(plans) > 1:
+        raise RosterError("apply takes one saved plan (.json), with or without its roster files")
+    saved = read_saved_plan(plans[0], plan_key())
+    files = [path for path in paths if path not in plans]
+    if files:
+        named = ", ".join(str(path) for path in files)
+        check_same_desired(desired_data(saved.desired), desired_data(load_config(files)), named)
+    return saved
 
 
 async def _plan_and_apply(
