@@ -9,7 +9,7 @@ import errno
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -213,6 +213,26 @@ def test_a_fifo_as_the_key_file_is_refused_without_waiting_on_it() -> None:
     os.mkfifo("admin.key")
     result = roster("org", "--api-key-file", "admin.key")
     assert outcome(result) == (1, "", "Error: admin.key: key file is not a regular file (a FIFO)\n")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: os.symlink("admin.key", "admin.key"), "a symbolic link loop"),
+        (
+            lambda: os.symlink("gone.key", "admin.key"),
+            "a symbolic link to gone.key, which does not exist",
+        ),
+        (lambda: None, "key file not found"),
+        (lambda: os.mkdir("admin.key"), "key file is not a regular file (a directory)"),
+    ],
+)
+def test_a_key_file_that_cannot_be_read_says_why_in_one_line(
+    make: Callable[[], object], message: str
+) -> None:
+    make()
+    result = roster("org", "--api-key-file", "admin.key")
+    assert outcome(result) == (1, "", f"Error: admin.key: {message}\n")
 
 
 def test_a_device_as_the_key_file_is_refused() -> None:

@@ -7,6 +7,7 @@ and str never show it, and it is only sent over https, or plain http to a loopba
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from roster.errors import CredentialError
-from roster.files import NotRegularFileError, read_regular
+from roster.files import NotRegularFileError, path_problem, read_regular
 
 KEY_ENV = "ANTHROPIC_ADMIN_KEY"
 ADMIN_KEY_PREFIX = "sk-ant-admin"
@@ -73,13 +74,15 @@ def load_admin_key(key_file: Path | None, environ: Mapping[str, str] | None = No
 def _read_key_file(path: Path) -> str:
     try:
         text = read_regular(path).decode("utf-8")
-    except FileNotFoundError:
-        raise CredentialError(f"{path}: key file not found") from None
     except NotRegularFileError as exc:
         raise CredentialError(f"{path}: key file is {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not readable text"
-        raise CredentialError(f"{path}: cannot read key file: {reason}") from None
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not path.is_symlink():
+            raise CredentialError(f"{path}: key file not found") from None
+        problem = path_problem(path, exc, reading="the key file")
+        raise CredentialError(f"{path}: {problem}") from None
+    except UnicodeDecodeError:
+        raise CredentialError(f"{path}: cannot read key file: not readable text") from None
     value = text.strip()
     if not value:
         raise CredentialError(f"{path}: key file is empty")
