@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from typing import Any
 
 import httpx
@@ -13,9 +12,8 @@ from hypothesis import strategies as st
 
 from roster.api.http import RetryPolicy
 from roster.apply import ApplyReport, apply_plan
-from roster.changes import Change
 from roster.desired import Desired, DesiredWorkspace, Policy, RemovalLimit
-from roster.emulator.store import Store
+from roster.emulator.oracle import made, pending_invites_per_email
 from roster.plan import Plan, compute_plan
 from tests.support import POOL, SETTABLE, Org, make_store
 
@@ -269,44 +267,6 @@ def test_a_change_whose_read_back_fails_too_has_an_unknown_outcome() -> None:
     assert report.failed == ()
 
 
-def made(store: Store, change: Change) -> bool:
-    """Whether the emulator holds what ``change`` asks for, read from its state directly."""
-    state = store.to_json()
-    users = {u["id"]: u for u in state["users"]}
-    explicit = {(m["workspace_id"], m["user_id"]): m for m in state["workspace_members"]}
-    where = (str(change.workspace_id), str(change.user_id))
-    checks = {
-        "invite": lambda: _invited(store, change),
-        "reinvite": lambda: _invited(store, change),
-        "update_role": lambda: users[str(change.user_id)]["role"] == change.to_role,
-        "remove_member": lambda: change.user_id not in users,
-        "delete_invite": lambda: _by_id(state["invites"], change.invite_id)["deleted"],
-        "add_workspace_member": lambda: explicit[where]["workspace_role"] == change.to_role,
-        "update_workspace_member": lambda: explicit[where]["workspace_role"] == change.to_role,
-        "remove_workspace_member": lambda: where not in explicit,
-        "deactivate_api_key": lambda: (
-            _by_id(state["api_keys"], change.key_id)["status"] == "inactive"
-        ),
-    }
-    check = checks[change.kind]
-    try:
-        return bool(check())
-    except KeyError:  # a membership that is not there
-        return False
-
-
-def _invited(store: Store, change: Change) -> bool:
-    pending = store.pending_invite_for(change.email)
-    joined = store.user_by_email(change.email)
-    return (pending is not None and pending.role == change.to_role) or (
-        joined is not None and joined.role == change.to_role
-    )
-
-
-def _by_id(items: list[dict[str, Any]], item_id: str | None) -> dict[str, Any]:
-    return next(item for item in items if item["id"] == item_id)
-
-
 def busy_org() -> tuple[Org, Desired]:
     people = {f"u{n}@example.io": SETTABLE[n % 4] for n in range(24)}
     invites = {f"i{n}@example.io": ("user", n % 3 == 0) for n in range(8)}
@@ -322,15 +282,6 @@ def busy_org() -> tuple[Org, Desired]:
         unmanaged="remove", max_removals=RemovalLimit(100), api_keys_of_removed_members="deactivate"
     )
     return org, Desired(wanted, policy, workspaces=spaces)
-
-
-def pending_invites_per_email(store: Store) -> Counter[str]:
-    now = store.now_text()
-    return Counter(
-        i["email"]
-        for i in store.to_json()["invites"]
-        if not i["deleted"] and i["accepted_at"] is None and i["expires_at"] > now
-    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -155,6 +156,8 @@ class ApiGate:
             return
         try:
             await self.app(scope, receive, send)
+        except ClientDisconnect:
+            return  # the client went away (killed, timed out) before sending its whole request
         except Exception:
             if exchange.status is not None:
                 raise
