@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roster.config import load_config
-from roster.export import render_roster_file
-from roster.model import Current, Invite, Member, Organization
+from roster.desired import FILE_ROLES
+from roster.export import _entry, _yaml, render_roster_file
+from roster.model import ASSIGNABLE_WORKSPACE_ROLES, Current, Invite, Member, Organization
 from roster.plan import compute_plan
 
 ORG = Organization("5f0c1d2e-0000-4000-8000-000000000001", "Acme: R&D #1")
@@ -82,3 +83,14 @@ def test_export_then_plan_shows_no_changes(
         path.write_text(render_roster_file(current), encoding="utf-8")
         desired = load_config([path])
     assert compute_plan(desired, current).is_empty
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    email=st.from_regex(r"[a-z0-9][a-z0-9._%+\-]{0,12}@[a-z0-9.\-]{1,12}", fullmatch=True),
+    role=st.sampled_from(sorted(FILE_ROLES | ASSIGNABLE_WORKSPACE_ROLES)),
+)
+def test_the_fast_path_for_plain_entries_writes_what_the_yaml_writer_does(
+    email: str, role: str
+) -> None:
+    assert _entry(email, role, "", indent=6) == _yaml({email: role}, indent=6)

@@ -21,13 +21,14 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unus
 
 from roster.config import inline_refs, roster_schema
 from roster.desired import FILE_ROLES
-from roster.model import CONSOLE_ONLY_ROLES, Current, WorkspaceMember
+from roster.model import ASSIGNABLE_WORKSPACE_ROLES, CONSOLE_ONLY_ROLES, Current, WorkspaceMember
 from roster.plan_workspaces import is_inherited
 from roster.untrusted import is_unsafe, printable
 
 # What the YAML writer itself leaves unquoted and unescaped: checked here to skip it for speed.
 _PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9.\-]+$")
-_PLAIN_WORD = re.compile(r"^[a-z][a-z_]*$")
+# Roles a file states: plain words that YAML reads as text (unlike yes, no, null...).
+_PLAIN_ROLES = FILE_ROLES | ASSIGNABLE_WORKSPACE_ROLES
 
 
 def render_roster_file(current: Current) -> str:
@@ -83,8 +84,12 @@ def _one_workspace(
     name: str, held: Iterable[WorkspaceMember], emails: Mapping[str, tuple[str, str]]
 ) -> list[str]:
     explicit = _explicit(held, emails)
-    section: dict[str, Any] = {"members": explicit} if explicit else {}
-    return _yaml({name: section}, indent=2)
+    if not explicit:
+        return _yaml({name: {}}, indent=2)
+    # The name through the writer, the members line by line as the members section writes them.
+    [heading] = _yaml({name: None}, indent=2)
+    lines = [heading.removesuffix(" null"), "    members:"]
+    return lines + [line for email, role in explicit.items() for line in _entry(email, role, "", 6)]
 
 
 def _explicit(
@@ -131,12 +136,12 @@ def _member(email: str, role: str, note: str) -> list[str]:
     return _entry(email, file_role, comment)
 
 
-def _entry(email: str, role: str, comment: str) -> list[str]:
+def _entry(email: str, role: str, comment: str, indent: int = 2) -> list[str]:
     """One ``email: role`` line (more, for a key YAML writes in its long form), and a comment."""
-    if _PLAIN_EMAIL.match(email) and _PLAIN_WORD.match(role):
-        lines = [f"  {email}: {role}"]  # exactly what the YAML writer gives, without its cost
+    if _PLAIN_EMAIL.match(email) and role in _PLAIN_ROLES:
+        lines = [f"{' ' * indent}{email}: {role}"]  # what the YAML writer gives, without its cost
     else:
-        lines = _yaml({email: role}, indent=2)
+        lines = _yaml({email: role}, indent=indent)
     if comment:
         lines[-1] += "  " + _comment(comment)
     return lines
