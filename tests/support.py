@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+from click.testing import CliRunner, Result
 
 from roster.api import AdminClient, make_http_client
 from roster.api.http import Requester, RetryPolicy
 from roster.apply import ApplyReport, apply_plan
+from roster.cli import main
 from roster.credentials import Secret
 from roster.desired import Desired
 from roster.emulator.app import create_app
@@ -105,3 +108,17 @@ class Org:
             response = await http.request(method, f"/_emulator/{path}", json=body)
             response.raise_for_status()
             return response.json()
+
+
+def run_cli(
+    args: Sequence[object], *, env: dict[str, str] | None, secrets: Sequence[str]
+) -> Result:
+    """``roster ARGS`` through click, as a user runs it: a traceback, or any of ``secrets`` in
+    the output, fails the test."""
+    result = CliRunner().invoke(main, [str(arg) for arg in args], env=env, prog_name="roster")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"roster raised {result.exception!r}") from result.exception
+    for secret in secrets:
+        assert secret not in result.stdout
+        assert secret not in result.stderr
+    return result

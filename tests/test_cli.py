@@ -17,17 +17,17 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from roster.api.http import RetryPolicy
 from roster.changes import PHASES
-from roster.cli import main
 from roster.emulator.app import create_app
 from roster.emulator.seed import generate
 from roster.emulator.server import running_server
 from roster.emulator.store import Store
 from roster.sandbox import SANDBOX_FILE
 from roster.saved_plan import fingerprint
+from tests.support import run_cli
 from tests.test_config import BAD, BAD_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,13 +76,7 @@ def restore_roster_logger() -> Iterator[None]:
 
 def roster(*args: object, env: dict[str, str] | None = None) -> Result:
     """Runs ``roster ARGS`` as a user would; no traceback and no key may ever reach the output."""
-    result = CliRunner().invoke(main, [str(arg) for arg in args], env=env, prog_name="roster")
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"roster raised {result.exception!r}") from result.exception
-    for secret in SECRETS:
-        assert secret not in result.stdout
-        assert secret not in result.stderr
-    return result
+    return run_cli(args, env=env, secrets=SECRETS)
 
 
 def assert_golden(name: str, text: str) -> None:

@@ -14,14 +14,14 @@ from pathlib import Path
 from types import FrameType
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from roster.api import AdminClient, make_http_client
 from roster.api.http import Requester, RetryPolicy
-from roster.cli import main
 from roster.config import roster_files
 from roster.credentials import Secret
 from roster.errors import ConnectionFailedError
+from tests.support import run_cli
 
 ADMIN_KEY = "sk-ant-admin01-paths-tests-Qw9eRt5y"
 PASTED_KEY = "sk-ant-admin01-PastedIntoTheUrl-Xc7vBn2m"
@@ -86,13 +86,7 @@ def in_tmp_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def roster(*args: object, env: dict[str, str] | None = None) -> Result:
     """Runs ``roster ARGS`` as a user would; no traceback and no key may ever reach the output."""
-    result = CliRunner().invoke(main, [str(arg) for arg in args], env=env, prog_name="roster")
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"roster raised {result.exception!r}") from result.exception
-    for secret in SECRETS:
-        assert secret not in result.stdout
-        assert secret not in result.stderr
-    return result
+    return run_cli(args, env=env, secrets=SECRETS)
 
 
 def outcome(result: Result) -> tuple[int, str, str]:
