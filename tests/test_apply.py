@@ -309,3 +309,23 @@ def test_at_half_the_requests_failing_every_reported_outcome_is_true(seed: int) 
     assert wrong == []  # nothing reported failed was made; nothing reported made is missing
     assert max(pending_invites_per_email(org.store).values()) == 1
     assert_converges(org, desired)
+
+
+def test_creating_a_workspace_looks_for_namesakes_once_before_and_once_after() -> None:
+    org = Org(make_store({"a@example.io": "user"}, {}))
+    desired = Desired({"a@example.io": "user"}, workspaces={"New": DesiredWorkspace("New")})
+
+    async def scenario() -> list[tuple[str, str]]:
+        current = await org.current(desired)
+        plan = compute_plan(desired, current)
+        await org.control("DELETE", "requests")
+        assert (await apply_plan(plan, org.client(), current=current)).ok
+        log = await org.control("GET", "requests")
+        return [(r["method"], r["path"]) for r in log["requests"]]
+
+    workspaces = "/v1/organizations/workspaces"
+    assert asyncio.run(scenario()) == [
+        ("GET", workspaces),
+        ("POST", workspaces),
+        ("GET", workspaces),
+    ]

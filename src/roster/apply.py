@@ -241,7 +241,7 @@ class _Maker:
         if existing:
             kept = self.keep_oldest(name, existing)
             return ChangeResult(change, "already_done", note=f"it exists already ({kept['id']})")
-        created = await self.client.create_workspace(name)
+        created = await self.client.create_workspace(name, existing=())
         twins = await self.active_named(name)
         kept = self.keep_oldest(name, [created, *twins])
         archived = [twin["id"] for twin in twins if twin["id"] != kept["id"]]

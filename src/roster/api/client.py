@@ -6,7 +6,7 @@ the emulator), so nothing here knows where the API is. Lists follow every page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from typing import Any
 
 import httpx
@@ -159,12 +159,17 @@ class AdminClient:
     async def get_workspace(self, workspace_id: str) -> JSON:
         return await self._get(f"{ORG}/workspaces/{workspace_id}")
 
-    async def create_workspace(self, name: str, **fields: Any) -> JSON:
+    async def create_workspace(
+        self, name: str, *, existing: Collection[str] | None = None, **fields: Any
+    ) -> JSON:
         """Create a workspace; a lost attempt is recovered by name, never re-sent blind.
 
-        Names need not be unique, so only a workspace that was not there before counts.
+        Names need not be unique, so only a workspace that was not there before counts:
+        ``existing`` are the ids of those of that name that were (listed here if not given).
         """
-        before = {w["id"] for w in await self.list_workspaces() if w.get("name") == name}
+        if existing is None:
+            existing = {w["id"] for w in await self.list_workspaces() if w.get("name") == name}
+        before = set(existing)
 
         async def find_new() -> JSON | None:
             active = await self.list_workspaces()
