@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -563,3 +564,22 @@ async def test_requester_unconfirmed_never_says_the_key_is_not_an_admin_key(
     assert caught.value.error_code == "api_key_requester_unconfirmed"
     assert caught.value.attempts == 3
     assert "not an admin key" not in str(caught.value)
+
+
+async def test_an_answer_that_trickles_in_is_cut_off_at_the_attempt_deadline() -> None:
+    class Trickling(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(30)  # headers, then a byte now and then: never a whole answer
+            raise AssertionError("the deadline should have come first")
+
+    http = make_http_client(BASE_URL, Secret(ADMIN_KEY), transport=Trickling())
+    policy = RetryPolicy(max_attempts=2, attempt_deadline=0.05)
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    client = AdminClient(http, requester=Requester(http, retry=policy, sleep=no_sleep))
+    with pytest.raises(ConnectionFailedError) as caught:
+        await client.me()
+    assert caught.value.attempts == 2
+    assert "no complete answer within 0.05 s" in str(caught.value)

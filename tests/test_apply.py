@@ -329,3 +329,29 @@ def test_creating_a_workspace_looks_for_namesakes_once_before_and_once_after() -
         ("POST", workspaces),
         ("GET", workspaces),
     ]
+
+
+def test_a_removal_refused_as_requester_unconfirmed_says_what_it_may_have_done() -> None:
+    org = Org(
+        make_store(
+            {"a@example.io": "user", "b@example.io": "developer"}, {}, keys={"k": "b@example.io"}
+        )
+    )
+    gone = org.store.user_by_email("b@example.io")
+    assert gone is not None
+    path = f"/v1/organizations/users/{gone.id}"
+    fault = {"kind": "requester_unconfirmed", "method": "DELETE", "path": path}
+    desired = Desired({"a@example.io": "user"}, REMOVE_ALL)
+
+    async def scenario() -> ApplyReport:
+        await org.control("POST", "faults", {"faults": [fault] * RetryPolicy().max_attempts})
+        return await org.apply(desired)
+
+    [failed] = asyncio.run(scenario()).failed
+    assert failed.change.kind == "remove_member"
+    assert failed.note == (
+        "the API may already have signed them out and turned off some of their API keys;"
+        " running apply again is safe"
+    )
+    assert [k.status for k in org.store.api_keys()] == ["inactive"]  # the partial effect
+    assert_converges(org, desired)

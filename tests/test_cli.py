@@ -739,11 +739,11 @@ def reseal(path: Path, edit: Any) -> None:
     path.write_text(json.dumps({**body, "digest": fingerprint(body)}))
 
 
-def invite_evil(document: dict[str, Any]) -> None:
-    document["desired"]["members"]["evil@example.org"] = "user"
+def invite_evil(document: dict[str, Any], email: str = "evil@example.org") -> None:
+    document["desired"]["members"][email] = "user"
     evil = {
         "kind": "invite",
-        "email": "evil@example.org",
+        "email": email,
         "from_role": None,
         "to_role": "user",
         "user_id": None,
@@ -756,21 +756,66 @@ def invite_evil(document: dict[str, Any]) -> None:
     document["plan"]["changes"].insert(0, evil)
 
 
+@pytest.mark.parametrize("evil", ["evil@example.org", "__evil@attacker.example"])
 def test_a_resealed_plan_is_refused_when_its_roster_files_are_at_hand(
-    emulator: Emulator, in_tmp_cwd: Path
+    emulator: Emulator, in_tmp_cwd: Path, evil: str
 ) -> None:
     options, env = over_http(emulator)
     export_roster(emulator, in_tmp_cwd / "roster.yaml")
     assert roster("plan", *options, "--out", "plan.json", "roster.yaml", env=env).exit_code == 0
-    reseal(in_tmp_cwd / "plan.json", invite_evil)
+    reseal(in_tmp_cwd / "plan.json", lambda document: invite_evil(document, evil))
     emulator.clear_log()
     refused = roster("apply", *options, "--yes", "plan.json", "roster.yaml", env=env)
     assert (refused.exit_code, refused.stdout) == (1, "")
     assert refused.stderr == (
-        "Error: the plan was not made from roster.yaml: members.evil@example.org: in the plan,"
+        f"Error: the plan was not made from roster.yaml: members.{evil}: in the plan,"
         " not in the files; nothing was applied: plan again from these files\n"
     )
     assert emulator.total() == 0
+
+
+def first_member(document: dict[str, Any]) -> str:
+    return next(iter(document["desired"]["members"]))
+
+
+RESEALS = {
+    "organization name not text": lambda d: d["plan"]["organization"].update(name=123),
+    "unknown held-back kind": lambda d: d["plan"].update(
+        held_back=[{"kind": "nope", "email": "a", "role": "b", "wanted_role": None}]
+    ),
+    "max_removals nan%": lambda d: d["desired"]["policy"].update(max_removals="nan%"),
+    "max_removals inf%": lambda d: d["desired"]["policy"].update(max_removals="inf%"),
+    "a role that is a list": lambda d: d["desired"]["members"].update({first_member(d): ["x"]}),
+}
+
+
+@pytest.mark.parametrize("edit", list(RESEALS))
+def test_a_resealed_plan_with_values_roster_never_writes_is_one_line(
+    emulator: Emulator, in_tmp_cwd: Path, edit: str
+) -> None:
+    options, env = over_http(emulator)
+    export_roster(emulator, in_tmp_cwd / "roster.yaml")
+    assert roster("plan", *options, "--out", "plan.json", "roster.yaml", env=env).exit_code == 0
+    reseal(in_tmp_cwd / "plan.json", RESEALS[edit])
+    emulator.clear_log()
+    refused = roster("apply", *options, "--yes", "plan.json", env=env)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("Error: plan.json: not a usable roster plan file (")
+    assert refused.stderr.count("\n") == 1
+    assert emulator.total() == 0
+
+
+def test_a_signature_that_is_not_ascii_is_refused_in_one_line(
+    emulator: Emulator, in_tmp_cwd: Path
+) -> None:
+    options, env = over_http(emulator)
+    env = {**env, "ROSTER_PLAN_KEY": PLAN_KEY}
+    export_roster(emulator, in_tmp_cwd / "roster.yaml")
+    assert roster("plan", *options, "--out", "plan.json", "roster.yaml", env=env).exit_code == 0
+    reseal(in_tmp_cwd / "plan.json", lambda d: d.update(signature="hmac-sha256:\u00e9"))
+    refused = roster("apply", *options, "--yes", "plan.json", "roster.yaml", env=env)
+    assert refused.exit_code == 1
+    assert "Error: plan.json: the plan's signature does not match" in refused.stderr
 
 
 def test_a_signed_plan_applies_and_a_resealed_one_is_refused(
@@ -830,21 +875,3 @@ def test_a_plan_key_too_short_to_sign_with_is_refused_before_any_request(
     )
     assert emulator.total() == 0
     assert not (in_tmp_cwd / "plan.json").exists()
-
-
-def test_a_resealed_plan_with_values_no_file_can_give_is_one_line(
-    emulator: Emulator, in_tmp_cwd: Path
-) -> None:
-    options, env = over_http(emulator)
-    export_roster(emulator, in_tmp_cwd / "roster.yaml")
-    assert roster("plan", *options, "--out", "plan.json", "roster.yaml", env=env).exit_code == 0
-
-    def odd_role(document: dict[str, Any]) -> None:
-        first = next(iter(document["desired"]["members"]))
-        document["desired"]["members"][first] = ["admin"]
-
-    reseal(in_tmp_cwd / "plan.json", odd_role)
-    refused = roster("apply", *options, "--yes", "plan.json", env=env)
-    assert refused.exit_code == 1
-    assert refused.stderr.startswith("Error: plan.json: not a usable roster plan file (")
-    assert refused.stderr.count("\n") == 1

@@ -157,6 +157,8 @@ def test_a_url_with_a_path_is_allowed_but_never_one_holding_a_key() -> None:
 
 
 def test_a_key_given_as_the_key_file_path_is_not_echoed() -> None:
-    with pytest.raises(CredentialError, match="looks like a key, not a file path") as caught:
+    with pytest.raises(
+        CredentialError, match=r"looks like a key \(sk-ant-...\), not a path"
+    ) as caught:
         load_admin_key(Path(ADMIN_KEY), {})
     assert ADMIN_KEY not in str(caught.value)

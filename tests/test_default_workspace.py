@@ -15,6 +15,7 @@ from roster.cli import main
 from roster.config import load_config
 from roster.desired import Desired, DesiredWorkspace, Policy
 from roster.emulator.app import create_app
+from roster.emulator.records import Workspace
 from roster.emulator.server import running_server
 from roster.export import render_roster_file
 from roster.plan import compute_plan
@@ -116,3 +117,30 @@ def user_id(emulated: Org, email: str) -> str:
     user = emulated.store.user_by_email(email)
     assert user is not None
     return user.id
+
+
+def test_a_workspace_named_like_the_default_one_is_left_out_of_an_export(tmp_path: Path) -> None:
+    emulated = org()
+    imposter = Workspace(
+        emulated.store.new_id("wrkspc_"), "Default", "2026-11-02T09:00:00Z", "#000000"
+    )
+    emulated.store.insert_workspace(imposter)
+    emulated.store.insert_member(imposter.id, user_id(emulated, "ann@example.io"), "workspace_user")
+    current = asyncio.run(fetch_state(emulated.client(), workspace_members_of=None))
+    text = render_roster_file(current)
+    assert "named like the Default workspace" in text
+    path = tmp_path / "exported.yaml"
+    path.write_text(text, encoding="utf-8")
+    desired = load_config([path])
+    assert "Default" not in desired.workspaces
+    assert compute_plan(desired, current).is_empty
+    # A file that names Default means the organization's own, whatever else shares the name.
+    listed = Desired(
+        PEOPLE,
+        workspaces={"Default": DesiredWorkspace("Default", {"ann@example.io": "workspace_user"})},
+    )
+    [change] = compute_plan(listed, current).changes
+    assert (change.kind, change.workspace_id) == (
+        "add_workspace_member",
+        emulated.store.default_workspace_id,
+    )

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from roster.config import load_config
 from roster.desired import FILE_ROLES
 from roster.export import _entry, _yaml, render_roster_file
-from roster.model import ASSIGNABLE_WORKSPACE_ROLES, Current, Invite, Member, Organization
+from roster.model import (
+    ASSIGNABLE_WORKSPACE_ROLES,
+    Current,
+    Invite,
+    Member,
+    Organization,
+    Workspace,
+    WorkspaceMember,
+)
 from roster.plan import compute_plan
 
 ORG = Organization("5f0c1d2e-0000-4000-8000-000000000001", "Acme: R&D #1")
@@ -94,3 +102,39 @@ def test_the_fast_path_for_plain_entries_writes_what_the_yaml_writer_does(
     email: str, role: str
 ) -> None:
     assert _entry(email, role, "", indent=6) == _yaml({email: role}, indent=6)
+
+
+def test_a_workspace_name_with_invisible_characters_and_members_exports_as_valid_yaml(
+    tmp_path: Path,
+) -> None:
+    # A flag emoji is built from tag characters; U+FFF9 is an annotation mark: both invisible.
+    names = [
+        "Scotland \U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+        "a\ufff9b",
+    ]
+    spaces = tuple(Workspace(f"wrkspc_{n}", name) for n, name in enumerate(names))
+    held = tuple(WorkspaceMember(w.id, "user_dev@acme.io", "workspace_user") for w in spaces)
+    current = Current(
+        ORG,
+        members=(member("dev@acme.io", "developer"),),
+        invites=(),
+        workspaces=spaces,
+        workspace_members=held,
+    )
+    path = tmp_path / "exported.yaml"
+    path.write_text(render_roster_file(current), encoding="utf-8")
+    desired = load_config([path])
+    assert sorted(desired.workspaces) == sorted(names)
+    assert compute_plan(desired, current).is_empty
+
+
+def test_an_organization_without_a_name_exports_its_id_alone(tmp_path: Path) -> None:
+    current = Current(
+        Organization(ORG.id, ""), members=(member("dev@acme.io", "user"),), invites=()
+    )
+    path = tmp_path / "exported.yaml"
+    path.write_text(render_roster_file(current), encoding="utf-8")
+    desired = load_config([path])
+    assert desired.organization is not None
+    assert (desired.organization.id, desired.organization.name) == (ORG.id, None)
+    assert compute_plan(desired, current).is_empty

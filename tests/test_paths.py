@@ -466,3 +466,42 @@ async def test_an_unreachable_api_is_named_by_its_scheme_host_and_port_only(
     message = str(caught.value)
     assert message.startswith(f"GET /v1/organizations/me: could not reach {origin}: ")
     assert "tenants" not in message
+
+
+@pytest.mark.parametrize(
+    ("args", "given_as"),
+    [
+        (
+            ["plan", "--sandbox", "roster.yaml", "--api-key-file", f" {PASTED_KEY}"],
+            "--api-key-file",
+        ),
+        (["plan", "roster.yaml", "--api-key-file", f"Bearer {PASTED_KEY}"], "--api-key-file"),
+        (["plan", "roster.yaml", "--api-key-file", f"{PASTED_KEY}/.."], "--api-key-file"),
+        (["plan", "--sandbox", PASTED_KEY], "a roster path"),
+        (["validate", f"roster/{PASTED_KEY.upper()}.yaml"], "a roster path"),
+        (["plan", "--sandbox", "roster.yaml", "--out", f"{PASTED_KEY}/plan.json"], "--out"),
+        (["export", "--sandbox", "-o", f"/nonexistent/{PASTED_KEY}"], "--output"),
+    ],
+)
+def test_a_key_pasted_as_a_path_is_refused_without_being_echoed(
+    args: list[str], given_as: str
+) -> None:
+    write("roster.yaml", ONE_MEMBER.format("ann@acme.com"))
+    result = roster(*args, env=KEY_ENV)
+    assert outcome(result) == (
+        1,
+        "",
+        f"Error: {given_as} was given what looks like a key (sk-ant-...), not a path; put the"
+        " key in a file, or in ANTHROPIC_ADMIN_KEY\n",
+    )
+
+
+def test_a_key_file_or_a_plan_too_large_to_be_one_is_refused_before_it_is_read() -> None:
+    with open("admin.key", "wb") as key_file:
+        key_file.truncate(3 * 2**30)  # sparse: three gigabytes that take no room
+    with open("plan.json", "wb") as plan_file:
+        plan_file.truncate(3 * 2**30)
+    key = roster("org", "--api-key-file", "admin.key")
+    assert outcome(key) == (1, "", "Error: admin.key: larger than the 64 KiB roster reads\n")
+    plan = roster("apply", "--sandbox", "--yes", "plan.json")
+    assert outcome(plan) == (1, "", "Error: plan.json: larger than the 256 MiB roster reads\n")

@@ -254,3 +254,36 @@ def file_data(desired: Desired) -> dict[str, Any]:
             name: {"members": dict(space.members)} for name, space in desired.workspaces.items()
         },
     }
+
+
+def test_a_twin_that_cannot_be_checked_is_reported_not_hidden(served: tuple[str, Store]) -> None:
+    base, store = served
+    desired = Desired(
+        {"admin@example.com": "admin", "boss@example.io": "admin", "p0@example.io": "user"},
+        workspaces={"new-a": DesiredWorkspace("new-a", {"p0@example.io": "workspace_user"})},
+    )
+    # The check for an empty twin lists the workspace's keys: let that fail, every attempt.
+    fault = {"kind": "500", "method": "GET", "path": "/v1/organizations/api_keys"}
+
+    async def race() -> list[ApplyReport]:
+        clients = [client_for(base) for _ in range(2)]
+        plans = await asyncio.gather(*(planned(c, desired) for c in clients))
+        async with httpx.AsyncClient() as control:
+            queued = await control.post(f"{base}/_emulator/faults", json={"faults": [fault] * 20})
+            queued.raise_for_status()
+        return await asyncio.gather(
+            *(apply_plan(p, c, current=s) for c, (s, p) in zip(clients, plans, strict=True))
+        )
+
+    reports = asyncio.run(race())
+    creates = [
+        r for report in reports for r in report.results if r.change.kind == "create_workspace"
+    ]
+    twins = [
+        w for w in store.to_json()["workspaces"] if w["name"] == "new-a" and not w["archived_at"]
+    ]
+    assert len(twins) == 2  # the race happened, and the empty twin could not be archived
+    unknown = [r for r in creates if r.outcome == "unknown"]
+    assert unknown, [(r.outcome, r.note) for r in creates]
+    assert "archive the empty one" in unknown[0].note
+    assert not all(report.ok for report in reports)

@@ -139,6 +139,10 @@ def huge_plan() -> Plan:
     return Plan(ACME, changes=(*invites, *removals, *manual))
 
 
+# Inline code: what it holds is shown as it is, never read as markdown or HTML.
+CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+
+
 def assert_well_formed(markdown: str) -> None:
     """Every code block and <details> is closed, and no HTML but roster's own comes through."""
     fence, details = "", 0
@@ -151,7 +155,8 @@ def assert_well_formed(markdown: str) -> None:
         fence = line if line.startswith("```") else ""
         details += line.startswith("<details") - (line == "</details>")
         assert details in (0, 1), "a <details> is left open or nested"
-        assert "<" not in re.sub(r"\\<", "", OWN_TAGS.sub("", line)), line
+        outside_code = CODE_SPAN.sub("", OWN_TAGS.sub("", line))
+        assert "<" not in re.sub(r"\\<", "", outside_code), line
     assert (fence, details) == ("", 0)
 
 
@@ -272,7 +277,11 @@ def test_organization_data_cannot_inject_markdown_or_html() -> None:
         r"## roster plan for Evil \<script\>alert(1)\</script\> \`co\` \| \*x\* (org\|1)"
     )
     assert "+ invite x`y<img src=x>@acme.com\\n```\\n</details> as user" in rendered
-    assert r"> - In the Console, invite x\`y\<img src=x\>@acme.com\\n\`\`\`" in rendered
+    # The hostile email would mention @acme.com, so the note is inline code: nothing in it is live.
+    assert (
+        "> - ````In the Console, invite x`y<img src=x>@acme.com\\n```\\n</details> as admin.````"
+        in rendered
+    )
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from roster.model import Current
 from roster.plan import Plan
 from roster.saved_plan import (
     PlanFileError,
+    describe_drift,
     desired_data,
     desired_from_data,
     fingerprint,
@@ -171,3 +172,12 @@ def test_a_resealed_plan_with_other_changes_is_stale_even_if_nothing_drifted(
     resealed(path, lambda d: d["plan"]["changes"][0].update(to_role="billing"))
     with pytest.raises(StalePlanError):
         still_valid(read_saved_plan(path), current_of(org))
+
+
+def test_drift_is_told_key_by_key_never_as_one_whole_mapping() -> None:
+    before = {"workspace_members": {f"W / u{n}@x.io": "workspace_user" for n in range(50)}}
+    after: dict[str, Any] = {"workspace_members": {}}
+    lines = describe_drift(before, after)
+    assert lines[0] == "workspace membership W / u0@x.io is gone"
+    assert lines[-1] == "... and 30 more differences"
+    assert max(map(len, lines)) <= 200

@@ -7,6 +7,7 @@ raw control, bidirectional or invisible character may reach the terminal; JSON s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -437,3 +438,74 @@ def test_the_plan_of_a_hostile_desired_state_is_inert() -> None:
     text = render_text(plan, color=False)
     assert_inert(text)
     assert len(sign_lines(text)) == len(HOSTILE) + 1  # and "invite ada@acme.io in the Console"
+
+
+# --- what a first review found -------------------------------------------------------------------
+
+
+def test_a_plan_of_names_with_lone_surrogates_saves_and_reads_back(tmp_path: Path) -> None:
+    from roster.saved_plan import read_saved_plan, write_saved_plan
+
+    odd = "lone \ud800 surrogate"
+    current = Current(
+        Organization("org-1", odd),
+        members=(Member("user_1", "ada@acme.io", odd, "user", ""),),
+        invites=(),
+        workspaces=(Space("wrkspc_1", odd),),
+    )
+    desired = Desired({"ada@acme.io": "user"}, Policy(workspaces="report"))
+    plan = compute_plan(desired, current)
+    roster_file = tmp_path / "roster.yaml"
+    roster_file.write_text("members:\n  ada@acme.io: user\n", encoding="utf-8")
+    path = tmp_path / "plan.json"
+    write_saved_plan(path, plan, desired, current, files=[roster_file], now="2026-12-02T00:00:00Z")
+    assert read_saved_plan(path).plan == plan
+
+
+def test_csv_spells_out_a_lone_surrogate_and_keeps_the_rest_exact() -> None:
+    from roster.reports.table import render_csv
+
+    text = render_csv(["name"], [["a\ud800b"], ["Zoë \u202e"]])
+    assert text == "name\na\\ud800b\nZoë \u202e\n"
+    text.encode("utf-8")  # writable as UTF-8 at all
+
+
+def test_markdown_leaves_no_mention_or_link_live() -> None:
+    name = "@acme/security-team https://evil.example/login"
+    heading = render_markdown(Plan(Organization("org-1", name))).splitlines()[1]
+    assert heading == f"## roster plan for `{name}` (org-1)"
+    assert markdown_text("Team #1 | x", in_table=True) == "`Team #1 \\| x`"
+    assert markdown_text("grace@tinyco.io") == "grace@tinyco.io"  # an email mentions nobody
+
+
+def test_a_role_with_a_trailing_newline_cannot_break_the_report_table() -> None:
+    from roster.reports.report import _word
+
+    assert _word("user\n") == "user\\\\n"
+    assert _word("claude_code_user") == "claude_code_user"
+
+
+def test_the_debug_log_shows_a_hostile_request_id_escaped(caplog: pytest.LogCaptureFixture) -> None:
+    import httpx
+
+    from roster.api import AdminClient, make_http_client
+    from roster.credentials import Secret
+
+    forged = "req_\u202e\x9b2J\x85FORGED"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        raw = [(b"request-id", forged.encode("utf-8"))]  # as bytes on the wire: any byte at all
+        return httpx.Response(200, json={"id": "o", "name": "n"}, headers=raw)
+
+    async def fetch() -> None:
+        key = Secret("sk-ant-admin01-debug-log-test")
+        async with make_http_client(
+            "https://x", key, transport=httpx.MockTransport(answer)
+        ) as http:
+            await AdminClient(http).me()
+
+    with caplog.at_level("DEBUG", logger="roster"):
+        asyncio.run(fetch())
+    [line] = [r.getMessage() for r in caplog.records if r.name == "roster.http"]
+    assert_inert(line)
+    assert "req_\\u202e\\x9b2J\\x85FORGED" in line

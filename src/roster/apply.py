@@ -167,7 +167,7 @@ class _Maker:
         except (RosterError, AssertionError):
             return ChangeResult(change, "unknown", error)
         if not made:
-            return ChangeResult(change, "failed", error)
+            return ChangeResult(change, "failed", error, _partial_effect(change, error))
         return ChangeResult(change, "already_done" if is_conflict(error) else "done", error)
 
     async def make(self, change: Change) -> ChangeResult:
@@ -242,8 +242,21 @@ class _Maker:
             kept = self.keep_oldest(name, existing)
             return ChangeResult(change, "already_done", note=f"it exists already ({kept['id']})")
         created = await self.client.create_workspace(name, existing=())
-        twins = await self.active_named(name)
-        kept = self.keep_oldest(name, [created, *twins])
+        self.created[name] = str(created["id"])
+        try:
+            return await self.settle_twins(change, created)
+        except RosterError as error:  # made, but whether a twin is left is not known
+            note = (
+                "created, but the check for a copy made by another apply at the same time"
+                f" failed; if the next plan shows two workspaces named {name}, archive the"
+                " empty one"
+            )
+            return ChangeResult(change, "unknown", error, note)
+
+    async def settle_twins(self, change: Change, created: JSON) -> ChangeResult:
+        """Keep the oldest of the workspaces of this name, and archive the empty twins."""
+        twins = await self.active_named(change.workspace)
+        kept = self.keep_oldest(change.workspace, [created, *twins])
         archived = [twin["id"] for twin in twins if twin["id"] != kept["id"]]
         archived = [ws for ws in archived if await self.archive_if_empty(ws)]
         if kept["id"] == created["id"]:
@@ -285,6 +298,18 @@ def is_conflict(error: RosterError) -> bool:
     if isinstance(error, ConflictError | NotFoundError):
         return True
     return isinstance(error, InvalidRequestError) and error.error_code in ALREADY_CODES
+
+
+def _partial_effect(change: Change, error: RosterError) -> str:
+    """What a failed change may have done all the same, as the API documents it."""
+    if getattr(error, "error_code", None) != "api_key_requester_unconfirmed":
+        return ""
+    if change.kind == "remove_member":
+        return (
+            "the API may already have signed them out and turned off some of their API keys;"
+            " running apply again is safe"
+        )
+    return "running apply again is safe"
 
 
 def _oldest(workspaces: Iterable[JSON]) -> JSON:

@@ -19,14 +19,20 @@ from pathlib import Path
 import httpx
 
 from roster.errors import CredentialError
-from roster.files import NotRegularFileError, path_problem, read_regular
+from roster.files import (
+    KEY_MARK,
+    NotRegularFileError,
+    path_problem,
+    read_regular,
+    refuse_key_in_path,
+)
 
 KEY_ENV = "ANTHROPIC_ADMIN_KEY"
 ADMIN_KEY_PREFIX = "sk-ant-admin"
-# How every Anthropic key begins; never part of an API URL.
-KEY_MARK = "sk-ant-"
-_KEY_SHAPE = re.compile(r"^[A-Za-z0-9_\-]+$")
+_KEY_SHAPE = re.compile(r"^[A-Za-z0-9_\-]+\Z")
 _CONSOLE_URL = "Console > Settings > Admin keys"
+# A key is about a hundred characters; a key file of more than this is not one.
+MAX_KEY_FILE_BYTES = 64 * 1024
 
 
 class Secret:
@@ -54,13 +60,9 @@ class Secret:
 
 def load_admin_key(key_file: Path | None, environ: Mapping[str, str] | None = None) -> Secret:
     """The admin key from ``key_file`` if given, else from ``ANTHROPIC_ADMIN_KEY``."""
-    if key_file is not None and key_file.name.startswith(KEY_MARK):
-        # `--api-key-file $ANTHROPIC_ADMIN_KEY` passes the key itself; never echo it.
-        raise CredentialError(
-            "--api-key-file was given what looks like a key, not a file path; put the key in a"
-            f" file, or in {KEY_ENV}"
-        )
     if key_file is not None:
+        # `--api-key-file $ANTHROPIC_ADMIN_KEY` passes the key itself; never echo it.
+        refuse_key_in_path(str(key_file), "--api-key-file")
         return _checked(_read_key_file(key_file), source=str(key_file))
     value = (os.environ if environ is None else environ).get(KEY_ENV, "").strip()
     if not value:
@@ -73,7 +75,7 @@ def load_admin_key(key_file: Path | None, environ: Mapping[str, str] | None = No
 
 def _read_key_file(path: Path) -> str:
     try:
-        text = read_regular(path).decode("utf-8")
+        text = read_regular(path, MAX_KEY_FILE_BYTES).decode("utf-8")
     except NotRegularFileError as exc:
         raise CredentialError(f"{path}: key file is {exc}") from None
     except OSError as exc:

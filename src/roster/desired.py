@@ -42,9 +42,15 @@ class RemovalLimit:
 
     @classmethod
     def parse(cls, value: int | float | str) -> RemovalLimit:
+        """A count (``5``) or a percentage (``"10%"``); ``ValueError`` for anything else."""
         if isinstance(value, str) and value.endswith("%"):
-            return cls(float(value.removesuffix("%")), percent=True)
-        return cls(int(value))
+            limit = cls(float(value.removesuffix("%")), percent=True)
+        else:
+            limit = cls(int(value))
+        ceiling = 100 if limit.percent else math.inf
+        if not (math.isfinite(limit.amount) and 0 <= limit.amount <= ceiling):
+            raise ValueError(f"not a removal limit: {value!r}")
+        return limit
 
     def allowed(self, member_count: int) -> int:
         if not self.percent:

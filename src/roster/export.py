@@ -26,7 +26,7 @@ from roster.plan_workspaces import is_inherited
 from roster.untrusted import is_unsafe, printable
 
 # What the YAML writer itself leaves unquoted and unescaped: checked here to skip it for speed.
-_PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9.\-]+$")
+_PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9.\-]+\Z")
 # Roles a file states: plain words that YAML reads as text (unlike yes, no, null...).
 _PLAIN_ROLES = FILE_ROLES | ASSIGNABLE_WORKSPACE_ROLES
 
@@ -35,6 +35,8 @@ def render_roster_file(current: Current) -> str:
     """A valid roster file (YAML text) describing ``current``."""
     organization = current.organization
     identity = {"id": organization.id, "name": organization.name}
+    if not organization.name:  # a file cannot state an empty name; the id says enough
+        del identity["name"]
     lines = [
         _comment(f"Exported by roster from {_flow(organization.name)} ({_flow(organization.id)})."),
         "",
@@ -67,10 +69,14 @@ def _workspace_lines(current: Current) -> list[str]:
     if not active:
         return []
     lines, seen = ["", "workspaces:"], set()
+    default_names = {w.name for w in current.workspaces if w.is_default}
     for workspace in active:
         named = f"{_flow(workspace.name)} ({_flow(workspace.id)})"
         if not _stateable_workspace(workspace.name):
             lines.append(_comment(f"{named}: a name roster files cannot state; left unmanaged", 2))
+        elif workspace.name in default_names and not workspace.is_default:
+            why = "named like the Default workspace, which that name means in a file"
+            lines.append(_comment(f"{named}: {why}; left unmanaged", 2))
         elif workspace.name in seen:
             lines.append(_comment(f"{named}: a second workspace of that name", 2))
         else:
@@ -84,11 +90,11 @@ def _one_workspace(
     name: str, held: Iterable[WorkspaceMember], emails: Mapping[str, tuple[str, str]]
 ) -> list[str]:
     explicit = _explicit(held, emails)
+    [empty] = _yaml({name: {}}, indent=2)
     if not explicit:
-        return _yaml({name: {}}, indent=2)
+        return [empty]
     # The name through the writer, the members line by line as the members section writes them.
-    [heading] = _yaml({name: None}, indent=2)
-    lines = [heading.removesuffix(" null"), "    members:"]
+    lines = [empty.removesuffix(" {}"), "    members:"]
     return lines + [line for email, role in explicit.items() for line in _entry(email, role, "", 6)]
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from roster.errors import CredentialError
+
 _FILE_KINDS = {
     stat.S_IFIFO: "a FIFO",
     stat.S_IFCHR: "a character device",
@@ -25,6 +27,20 @@ _FILE_KINDS = {
 # O_NONBLOCK keeps even the open from waiting for a FIFO's other end (POSIX only; Windows has no
 # FIFOs in the file system). It changes nothing for a regular file.
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+# How every Anthropic key begins; never part of a path or an API URL.
+KEY_MARK = "sk-ant-"
+KEY_ENV = "ANTHROPIC_ADMIN_KEY"
+
+
+def refuse_key_in_path(path: str, given_as: str) -> None:
+    """Refuse a path with a key in it (pasted in place of a file name): it would be echoed."""
+    if KEY_MARK in path.lower():
+        raise CredentialError(
+            f"{given_as} was given what looks like a key ({KEY_MARK}...), not a path; put the"
+            f" key in a file, or in {KEY_ENV}"
+        )
 
 
 class NotRegularFileError(OSError):
@@ -44,9 +60,23 @@ def open_regular(path: Path) -> Iterator[BinaryIO]:
         yield stream
 
 
-def read_regular(path: Path) -> bytes:
+class TooLargeError(OSError):
+    """A file larger than roster reads for its purpose (a key file of gigabytes, say)."""
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``; ``TooLargeError`` beyond ``limit`` bytes."""
     with open_regular(path) as stream:
-        return stream.read()
+        # Its size is checked before reading (no gigabytes read in vain) and after (it may grow).
+        large = os.fstat(stream.fileno()).st_size > limit
+        data = b"" if large else stream.read(limit + 1)
+    if large or len(data) > limit:
+        raise TooLargeError(f"larger than the {_size(limit)} roster reads")
+    return data
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 2**10} KiB"
 
 
 def write_regular(path: Path, text: str) -> None:
@@ -73,7 +103,7 @@ def not_regular(mode: int) -> str:
 
 def path_problem(path: Path, error: OSError, *, reading: str = "the file") -> str:
     """Why ``path`` could not be opened, in words: missing, a dangling link, a link loop, ..."""
-    if isinstance(error, NotRegularFileError):
+    if isinstance(error, NotRegularFileError | TooLargeError):
         return str(error)
     if error.errno == errno.ELOOP:
         return "a symbolic link loop"

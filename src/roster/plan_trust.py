@@ -24,6 +24,9 @@ PLAN_KEY_ENV = "ROSTER_PLAN_KEY"
 SIGNATURE_SCHEME = "hmac-sha256"
 MIN_KEY_CHARACTERS = 32
 MAX_DIFFERENCE_LINES = 20
+# Keys that start with "__" are compared too (DeepDiff skips them by default, and such an email
+# is valid), and a dict whose keys mostly differ is described key by key, never as one value.
+DIFF_OPTIONS: Mapping[str, Any] = {"ignore_private_variables": False, "threshold_to_diff_deeper": 0}
 
 
 class PlanKeyError(RosterError):
@@ -48,10 +51,16 @@ def plan_key(environ: Mapping[str, str] | None = None) -> Secret | None:
     return Secret(value)
 
 
+def canonical(value: Any) -> bytes:
+    """``value`` as canonical JSON bytes: sorted keys, no spaces, UTF-8 (a lone surrogate from
+    the API passes through as its own three bytes rather than failing)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
+
+
 def signature(body: Mapping[str, Any], key: Secret) -> str:
-    """``hmac-sha256:<hex>`` of the canonical JSON of ``body`` (sorted keys, no spaces)."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    mac = hmac.new(key.reveal().encode("utf-8"), canonical.encode("utf-8"), hashlib.sha256)
+    """``hmac-sha256:<hex>`` of the canonical JSON of ``body``."""
+    mac = hmac.new(key.reveal().encode("utf-8"), canonical(body), hashlib.sha256)
     return f"{SIGNATURE_SCHEME}:{mac.hexdigest()}"
 
 
@@ -69,7 +78,8 @@ def check_signature(path: str, body: Mapping[str, Any], signed: object, key: Sec
             f"{path}: the plan is not signed, and {PLAN_KEY_ENV} is set: only a plan saved"
             f" with that key may be applied; make the plan again where {PLAN_KEY_ENV} is set"
         )
-    if not isinstance(signed, str) or not hmac.compare_digest(signed, signature(body, key)):
+    expected = signature(body, key).encode("ascii")
+    if not isinstance(signed, str) or not hmac.compare_digest(_bytes(signed), expected):
         raise UnboundPlanError(
             f"{path}: the plan's signature does not match: it was changed after it was signed,"
             f" or signed with another {PLAN_KEY_ENV}; nothing was applied"
@@ -79,19 +89,25 @@ def check_signature(path: str, body: Mapping[str, Any], signed: object, key: Sec
 def check_same_desired(
     planned: Mapping[str, Any], files: Mapping[str, Any], described_files: str
 ) -> None:
-    """Refuse a plan whose desired state is not what the roster files say, naming how."""
-    lines = describe_difference(planned, files)
-    if lines:
-        shown = "; ".join(lines)
+    """Refuse a plan whose desired state is not exactly what the roster files say, naming how.
+
+    Equality decides (of the canonical JSON); the comparison of the two only words the refusal.
+    """
+    if canonical(planned) != canonical(files):
+        shown = "; ".join(describe_difference(planned, files) or ["they differ"])
         raise UnboundPlanError(
             f"the plan was not made from {described_files}: {shown}; nothing was applied:"
             " plan again from these files"
         )
 
 
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
 def describe_difference(planned: Mapping[str, Any], files: Mapping[str, Any]) -> list[str]:
     """How the plan's desired state differs from the files', one phrase each, sorted."""
-    diff = DeepDiff(dict(planned), dict(files), view="tree", ignore_order=True)
+    diff = DeepDiff(dict(planned), dict(files), view="tree", ignore_order=True, **DIFF_OPTIONS)
     lines = sorted(
         [
             *(_changed(level) for kind in _CHANGED for level in diff.get(kind, [])),

@@ -42,6 +42,8 @@ def plan_workspaces(desired: Desired, current: Current) -> list[Entry]:
     entries: list[Entry] = []
     for name, wanted in desired.workspaces.items():
         found = active.get(name, [])
+        # "Default" in a file means the organization's Default workspace, whatever shares its name.
+        found = [w for w in found if w.is_default] or found
         if len(found) > 1:
             entries.append(context.ambiguous(name, found))
         else:

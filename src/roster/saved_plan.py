@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any, get_args
 from deepdiff import DeepDiff
 
 from roster import __version__
-from roster.changes import PHASES, Change, HeldBack, KeyNotice, Unmanaged, Waiting
+from roster.changes import PHASES, AccountKind, Change, HeldBack, KeyNotice, Unmanaged, Waiting
+from roster.config import MAX_FILE_BYTES
 from roster.credentials import Secret
 from roster.desired import (
     FILE_ROLES,
@@ -36,10 +38,22 @@ from roster.errors import RosterError, StalePlanError, UnsafePlanError
 from roster.files import path_problem, read_regular, write_regular
 from roster.model import ASSIGNABLE_WORKSPACE_ROLES, Current, Organization
 from roster.plan import Plan, compute_plan
-from roster.plan_trust import check_signature, signature
+from roster.plan_trust import DIFF_OPTIONS, canonical, check_signature, signature
 
 FORMAT_VERSION = 1
+_CHANGE_IDS = (
+    "from_role",
+    "to_role",
+    "user_id",
+    "invite_id",
+    "workspace",
+    "workspace_id",
+    "key_id",
+)
+# A plan of a 100,000-member organization, its state included, is some tens of MiB.
+MAX_PLAN_BYTES = 256 * 2**20
 MAX_DRIFT_LINES = 20
+MAX_DRIFT_LINE = 200
 
 
 class PlanFileError(RosterError):
@@ -131,7 +145,7 @@ def _load(path: Path) -> dict[str, Any]:
 
 def _read_plan_text(path: Path) -> str:
     try:
-        raw = read_regular(path)
+        raw = read_regular(path, MAX_PLAN_BYTES)
     except OSError as error:
         raise PlanFileError(f"{path}: {path_problem(path, error)}") from None
     try:
@@ -151,7 +165,9 @@ def _parse(path: Path, text: str) -> Any:
 
 
 def still_valid(saved: SavedPlan, current: Current, fresh: Plan | None = None) -> Plan:
-    """The saved plan, if ``current`` still gives exactly its changes; else ``StalePlanError``.
+    """The plan to apply, if ``current`` still gives exactly the saved plan's changes; else
+    ``StalePlanError``. What it returns is the plan computed afresh, with those very changes:
+    what it only reports (unmanaged accounts, keys to look at...) is today's, not the file's.
 
     ``fresh`` is the plan ``current`` gives for the saved desired state, if already computed.
     """
@@ -165,7 +181,7 @@ def still_valid(saved: SavedPlan, current: Current, fresh: Plan | None = None) -
     # wrote it, so what it would apply must also be what its own desired state gives.
     fresh = fresh if fresh is not None else compute_plan(saved.desired, current)
     if _actions(fresh) == _actions(saved.plan):
-        return saved.plan
+        return fresh
     drift = describe_drift(saved.state, snapshot(current))
     raise StalePlanError(
         f"the organization changed since the plan was made ({saved.created_at}) in ways that"
@@ -183,14 +199,13 @@ def _actions(plan: Plan) -> list[dict[str, Any]]:
 
 
 def fingerprint(value: Any) -> str:
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical(value)).hexdigest()
 
 
 def config_digest(files: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(files):
-        digest.update(path.name.encode("utf-8") + b"\0" + read_regular(path) + b"\0")
+        digest.update(os.fsencode(path.name) + b"\0" + read_regular(path, MAX_FILE_BYTES) + b"\0")
     return "sha256:" + digest.hexdigest()
 
 
@@ -234,18 +249,22 @@ _SECTION_WORDS = {
 
 def describe_drift(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """What changed between two snapshots, one line each, in plain words."""
-    diff = DeepDiff(dict(before), dict(after), view="tree")
+    diff = DeepDiff(dict(before), dict(after), view="tree", **DIFF_OPTIONS)
     lines = [
         *(_changed(level) for level in diff.get("values_changed", [])),
         *(_changed(level) for level in diff.get("type_changes", [])),
         *(_appeared(level, "appeared") for level in diff.get("dictionary_item_added", [])),
         *(_appeared(level, "is gone") for level in diff.get("dictionary_item_removed", [])),
     ]
-    lines.sort()
+    lines = sorted(_shortened(line) for line in lines)
     if len(lines) > MAX_DRIFT_LINES:
         hidden = len(lines) - MAX_DRIFT_LINES
         lines = [*lines[:MAX_DRIFT_LINES], f"... and {hidden} more differences"]
     return lines
+
+
+def _shortened(line: str) -> str:
+    return line if len(line) <= MAX_DRIFT_LINE else line[: MAX_DRIFT_LINE - 1] + "…"
 
 
 def _changed(level: Any) -> str:
@@ -342,11 +361,13 @@ def _check_values(desired: Desired) -> None:
 
 
 def plan_from_data(data: Mapping[str, Any]) -> Plan:
+    """The plan a file holds; ``ValueError`` for a value of a type or kind roster never writes."""
+    _check_texts(data["organization"], ("id", "name"))
     return Plan(
         Organization(**data["organization"]),
         changes=tuple(_change(c) for c in [*data["changes"], *data["manual"]]),
-        unmanaged=tuple(Unmanaged(**_workspace_text(u)) for u in data["unmanaged"]),
-        held_back=tuple(HeldBack(**_workspace_text(h)) for h in data["held_back"]),
+        unmanaged=tuple(_account(Unmanaged, u) for u in data["unmanaged"]),
+        held_back=tuple(_account(HeldBack, h) for h in data["held_back"]),
         waiting=tuple(Waiting(**w) for w in data["waiting"]),
         api_keys=tuple(KeyNotice(**k) for k in data["api_keys"]),
     )
@@ -356,7 +377,26 @@ def _change(data: Mapping[str, Any]) -> Change:
     change = Change(**_workspace_text(data))
     if change.kind not in PHASES:
         raise ValueError(f"unknown change kind {change.kind!r}")
+    _check_texts(change.data, ("kind", "email", "note"), optional=_CHANGE_IDS)
     return change
+
+
+def _account(cls: type[Unmanaged] | type[HeldBack], data: Mapping[str, Any]) -> Any:
+    account = cls(**_workspace_text(data))
+    if account.kind not in get_args(AccountKind):
+        raise ValueError(f"unknown account kind {account.kind!r}")
+    _check_texts(account.data, (), optional=tuple(account.data))
+    return account
+
+
+def _check_texts(
+    data: Mapping[str, Any], required: Sequence[str], optional: Sequence[str] = ()
+) -> None:
+    """Every field named is text (``optional`` ones may be null too)."""
+    wrong = [k for k in required if not isinstance(data.get(k), str)]
+    wrong += [k for k in optional if data.get(k) is not None and not isinstance(data.get(k), str)]
+    if wrong:
+        raise ValueError(f"{', '.join(wrong)} must be text")
 
 
 def _workspace_text(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,8 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Backslash-escaping these keeps names inert in markdown: no emphasis, code, links, HTML, tables
 # or math.
 MARKDOWN_SPECIALS = frozenset("\\`*_{}[]<>#+!|~&$^")
+# What GitHub links or notifies on after parsing, backslashes or not: @mentions, #references, URLs.
+_LIVE_IN_MARKDOWN = re.compile(r"(?<!\w)[@#]\w|://|\bwww\.", re.IGNORECASE)
 
 
 def is_unsafe(char: str) -> bool:
@@ -49,13 +51,31 @@ def printable(text: str) -> str:
     return "".join(escaped(char) if is_unsafe(char) else char for char in text)
 
 
-def markdown_text(text: str, limit: int | None = None) -> str:
-    """``text`` as literal markdown outside code, ``printable``, at most ``limit`` characters."""
-    pieces = ["\\" + c if c in MARKDOWN_SPECIALS else c for c in printable(text)]
+def markdown_text(text: str, limit: int | None = None, *, in_table: bool = False) -> str:
+    """``text`` as literal markdown outside code, ``printable``, at most ``limit`` characters.
+
+    Text that GitHub would turn into a mention, an issue link or a link even when escaped
+    (``@team``, ``#12``, ``https://...``) is shown as inline code instead, which it leaves alone.
+    """
+    shown = printable(text)
+    if _LIVE_IN_MARKDOWN.search(shown):
+        return _code_span(_cut(list(shown), limit), in_table=in_table)
+    return _cut(["\\" + c if c in MARKDOWN_SPECIALS else c for c in shown], limit)
+
+
+def _cut(pieces: list[str], limit: int | None) -> str:
     if limit is None or sum(map(len, pieces)) <= limit:
         return "".join(pieces)
     kept = list(accumulate(map(len, pieces)))
     return "".join(pieces[: bisect_right(kept, limit - 1)]) + "…"
+
+
+def _code_span(text: str, *, in_table: bool) -> str:
+    """``text`` as inline code: fenced by more backticks than it holds in a row."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    padded = f" {text} " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else text
+    # Inside a table a pipe ends the cell even in code, unless escaped (GitHub's tables).
+    return fence + (padded.replace("|", "\\|") if in_table else padded) + fence
 
 
 # What JSON leaves as it is, and so what might need an escape: DEL and everything beyond ASCII.

@@ -93,6 +93,8 @@ class RetryPolicy:
     # Refusals (429, 529) prove nothing was done, so they get a budget of their own: a busy
     # API slows roster down rather than failing its changes.
     max_refusals: int = 10
+    # The longest one attempt may take, answer included, however the server trickles it.
+    attempt_deadline: float = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,13 +259,16 @@ class Requester:
             self.attempts += 1
             started = time.perf_counter()
             try:
-                response = await self._http.request(
-                    method, path, params=list(params or ()), json=body
+                # httpx bounds each read, not the whole answer: a server that sends a byte at a
+                # time would hold roster for ever.
+                response = await asyncio.wait_for(
+                    self._http.request(method, path, params=list(params or ()), json=body),
+                    timeout=self._retry.attempt_deadline,
                 )
-            except httpx.HTTPError as exc:  # transport errors, and bodies that cannot be decoded
+            except (httpx.HTTPError, asyncio.TimeoutError) as exc:  # transport errors, bad bodies
                 _log_attempt(method, path, params, f"failed: {type(exc).__name__}", started)
-                return _transport_failure(exc, method, path, self._http.base_url)
-            await response.aread()
+                failure = _timed_out(self._retry) if isinstance(exc, asyncio.TimeoutError) else exc
+                return _transport_failure(failure, method, path, self._http.base_url)
         _log_attempt(method, path, params, _status_text(response), started)
         if response.is_success:
             self._pacer.succeeded()
@@ -325,10 +330,11 @@ def _log_attempt(
 ) -> None:
     if log.isEnabledFor(logging.DEBUG):
         query = "&".join(f"{k}={v}" for k, v in params or ())
-        # Ids and values in a path come from the API and the files: the log is read by people.
+        # Ids and values in a path, and the request-id in the result, come from the API and the
+        # files: the log is read by people.
         target = printable(f"{path}?{query}" if query else path)
         elapsed = (time.perf_counter() - started) * 1000
-        log.debug("%s %s -> %s in %.0f ms", method, target, result, elapsed)
+        log.debug("%s %s -> %s in %.0f ms", method, target, printable(result), elapsed)
 
 
 def _json_body(response: httpx.Response, method: str, path: str) -> JSON:
@@ -345,6 +351,10 @@ def _json_body(response: httpx.Response, method: str, path: str) -> JSON:
             request_id=response.headers.get("request-id"),
         )
     return data
+
+
+def _timed_out(policy: RetryPolicy) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout(f"no complete answer within {policy.attempt_deadline:g} s")
 
 
 def _transport_failure(exc: httpx.HTTPError, method: str, path: str, base: httpx.URL) -> Failure:

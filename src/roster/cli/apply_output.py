@@ -38,8 +38,11 @@ def outcome_words(result: ChangeResult) -> str:
     if result.outcome == "done":
         return f"done{note}"
     if result.outcome == "unknown":
-        return f"OUTCOME UNKNOWN: {error}; the next plan will show whether it was made"
-    return f"FAILED: {error}"
+        then = (
+            printable(result.note) if result.note else "the next plan will show whether it was made"
+        )
+        return f"OUTCOME UNKNOWN: {error}; {then}"
+    return f"FAILED: {error}{note}"
 
 
 def finish(report: ApplyReport) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from roster.files import refuse_key_in_path
+
 
 def _as_paths(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
@@ -14,7 +16,16 @@ def _as_paths(
     # current directory.
     if "" in values:
         raise click.BadParameter("an empty path names no file", ctx=ctx, param=param)
+    for value in values:
+        refuse_key_in_path(value, "a roster path")
     return tuple(Path(value) for value in values)
+
+
+def path_option(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A file option's value, refused (never echoed) when a key was pasted in its place."""
+    if value is not None:
+        refuse_key_in_path(str(value), f"--{(param.name or '').replace('_', '-')}")
+    return value
 
 
 # click checks nothing else about the paths: the loader does, so that a missing file, a dangling

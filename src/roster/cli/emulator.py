@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from roster.cli.arguments import path_option
 from roster.credentials import is_loopback
 from roster.emulator.app import create_app
 from roster.emulator.control import Control
@@ -54,6 +55,7 @@ def _load(state_file: Path | None) -> Store:
     "--state",
     "state_file",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=path_option,
     help="Load this state file if it exists, and keep it saved.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -102,6 +104,7 @@ def serve_command(
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=path_option,
     help="State file to write.",
 )
 @click.option(

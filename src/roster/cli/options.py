@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from roster.api.http import DEFAULT_BASE_URL
+from roster.cli.arguments import path_option
 from roster.session import ApiSettings
 from roster.untrusted import printable
 
@@ -35,6 +36,7 @@ _API_OPTIONS = (
     click.option(
         "--api-key-file",
         type=click.Path(path_type=Path),
+        callback=path_option,
         help="Read the admin key from this file instead of ANTHROPIC_ADMIN_KEY.",
     ),
     click.option(

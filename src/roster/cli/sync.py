@@ -12,7 +12,7 @@ import click
 from roster.api import AdminClient
 from roster.apply import ApplyReport, apply_plan
 from roster.cli.apply_output import finish, show_progress
-from roster.cli.arguments import paths_argument
+from roster.cli.arguments import path_option, paths_argument
 from roster.cli.options import (
     api_options,
     run,
@@ -85,6 +85,7 @@ class Guards:
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
+    callback=path_option,
     help="Also save the plan to this file, for `roster apply FILE` to apply exactly.",
 )
 @click.option(
@@ -155,6 +156,7 @@ def apply(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
+    callback=path_option,
     help="Write to this file instead of standard output.",
 )
 def export(output: Path | None, **options: Any) -> None:

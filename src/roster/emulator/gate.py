@@ -23,14 +23,14 @@ from roster.emulator.store import Store
 from roster.emulator.strict import Contract, Violation, request_problems
 
 API_VERSIONS = frozenset({"2023-06-01", "2026-10-21"})
-_ADMIN_KEY = re.compile(r"^sk-ant-admin01-[A-Za-z0-9_-]{8,}$")
+_ADMIN_KEY = re.compile(r"^sk-ant-admin01-[A-Za-z0-9_-]{8,}\Z")
 _FAULT_STATUS = {"500": 500, "503": 503, "529": 529}
 _FAULT_MESSAGE = {
     "500": "Internal server error",
     "503": "Service temporarily unavailable",
     "529": "Overloaded",
 }
-_USER_PATH = re.compile(r"^/v1/organizations/users/([^/]+)$")
+_USER_PATH = re.compile(r"^/v1/organizations/users/([^/]+)\Z")
 logger = logging.getLogger(__name__)
 
 

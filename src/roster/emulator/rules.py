@@ -11,8 +11,8 @@ from roster.model import ASSIGNABLE_WORKSPACE_ROLES, ORG_ROLES, SETTABLE_ROLES
 
 WORKSPACE_NAME_MAX = 40
 API_KEY_NAME_MAX = 500
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+\Z")
+_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}\Z")
 
 
 def normalize_email(raw: object) -> str:

@@ -14,8 +14,8 @@ WIDTHS = {"1d": timedelta(days=1), "1h": timedelta(hours=1), "1m": timedelta(min
 USAGE_MAX_BUCKETS = {"1d": 31, "1h": 168, "1m": 1440}
 COST_MAX_BUCKETS = 31
 
-_RELATIVE = re.compile(r"^(\d+)([dhm])$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_RELATIVE = re.compile(r"^(\d+)([dhm])\Z")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 DATE_HELP = "7d, 24h, 30m (before now), today, yesterday, 2025-01-01 or an RFC 3339 timestamp"
 

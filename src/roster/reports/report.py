@@ -18,7 +18,7 @@ from roster.untrusted import markdown_text, printable
 
 REPORT_FORMATS = ("text", "markdown", "json")
 # Underscores inside a word are never emphasis in GitHub's markdown.
-_PLAIN_WORD = re.compile(r"^[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)*$")
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)*\Z")
 
 
 def period_days(board: Dashboard) -> int:
@@ -131,13 +131,13 @@ def _md_models(board: Dashboard) -> str:
 
 def _word(text: str) -> str:
     """``text`` as it is when it is one plain word (as roles are), else as escaped markdown."""
-    return text if _PLAIN_WORD.match(text) else markdown_text(text)
+    return text if _PLAIN_WORD.match(text) else markdown_text(text, in_table=True)
 
 
 def _code(text: str) -> str:
     """``text`` as inline code in a table cell; as escaped text if it could end the code or cell."""
     shown = printable(text)
-    return markdown_text(shown) if "`" in shown or "|" in shown else f"`{shown}`"
+    return markdown_text(shown, in_table=True) if "`" in shown or "|" in shown else f"`{shown}`"
 
 
 def _md_table(header: list[str], rows: list[list[str]], *, right: int) -> str:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from roster.untrusted import json_text, printable
+from roster.untrusted import escaped, json_text, printable
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 WIDTH = 80
 GAP = "  "
 MIN_SHRUNK = 8
@@ -81,11 +83,12 @@ def _cell(text: str, column: Column, width: int) -> str:
 
 
 def render_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """CSV, every value exact; only a lone surrogate (which UTF-8 cannot hold) is spelled out."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    return buffer.getvalue()
+    return _LONE_SURROGATE.sub(lambda found: escaped(found.group()), buffer.getvalue())
 
 
 def render_json(data: Any) -> str:
