@@ -582,4 +582,19 @@ async def test_an_answer_that_trickles_in_is_cut_off_at_the_attempt_deadline() -
     with pytest.raises(ConnectionFailedError) as caught:
         await client.me()
     assert caught.value.attempts == 2
-    assert "no complete answer within 0.05 s" in str(caught.value)
+    assert "no answer in time from https://api.anthropic.com: no complete answer within 0.05 s" in (
+        str(caught.value)
+    )
+
+
+async def test_a_key_the_server_quotes_back_is_never_shown() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        quoted = f"invalid x-api-key {request.headers['x-api-key']}"
+        body = {"type": "error", "error": {"type": "authentication_error", "message": quoted}}
+        return httpx.Response(401, json=body)
+
+    http = make_http_client(BASE_URL, Secret(ADMIN_KEY), transport=httpx.MockTransport(refuse))
+    with pytest.raises(AuthenticationError) as caught:
+        await AdminClient(http).me()
+    assert ADMIN_KEY not in str(caught.value)
+    assert "invalid x-api-key sk-ant-…(redacted)" in str(caught.value)

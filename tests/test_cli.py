@@ -875,3 +875,17 @@ def test_a_plan_key_too_short_to_sign_with_is_refused_before_any_request(
     )
     assert emulator.total() == 0
     assert not (in_tmp_cwd / "plan.json").exists()
+
+
+def test_a_saved_plan_keeps_the_exact_removal_limit_and_apply_enforces_it(in_tmp_cwd: Path) -> None:
+    data = yaml.safe_load(roster("export", "--sandbox").stdout)
+    del data["members"]["linus@tinyco.io"]
+    del data["workspaces"]["Production"]["members"]["linus@tinyco.io"]
+    data["policy"] = {"unmanaged": "remove", "max_removals": "12.4999999%"}
+    path = write_roster(in_tmp_cwd / "r.yaml", data)
+    assert roster("plan", "--sandbox", "--force", "--out", "p.json", path).exit_code == 0
+    refused = roster("apply", "--sandbox", "--yes", "p.json", path)
+    assert refused.exit_code == 3
+    assert refused.stderr.endswith(
+        "over policy.max_removals 12.4999999% (0); review the plan or pass --force\n"
+    )

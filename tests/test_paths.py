@@ -505,3 +505,21 @@ def test_a_key_file_or_a_plan_too_large_to_be_one_is_refused_before_it_is_read()
     assert outcome(key) == (1, "", "Error: admin.key: larger than the 64 KiB roster reads\n")
     plan = roster("apply", "--sandbox", "--yes", "plan.json")
     assert outcome(plan) == (1, "", "Error: plan.json: larger than the 256 MiB roster reads\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "--format", PASTED_KEY, "roster.yaml"],
+        [PASTED_KEY],
+        ["plan", f"--{PASTED_KEY}", "roster.yaml"],
+        [f"--{PASTED_KEY}"],
+        ["members", "--role", PASTED_KEY],
+        ["usage", "--start", PASTED_KEY, "--sandbox"],
+    ],
+)
+def test_a_key_pasted_as_an_option_value_is_not_echoed_by_click(args: list[str]) -> None:
+    write("roster.yaml", ONE_MEMBER.format("ann@acme.com"))
+    result = roster(*args, env=KEY_ENV)
+    assert result.exit_code == 2
+    assert "sk-ant-…(redacted)" in result.stderr

@@ -181,3 +181,10 @@ def test_drift_is_told_key_by_key_never_as_one_whole_mapping() -> None:
     assert lines[0] == "workspace membership W / u0@x.io is gone"
     assert lines[-1] == "... and 30 more differences"
     assert max(map(len, lines)) <= 200
+
+
+def test_a_removal_limit_is_saved_exactly_never_rounded() -> None:
+    limit = RemovalLimit.parse("12.4999999%")
+    assert str(limit) == "12.4999999%"
+    assert RemovalLimit.parse(str(limit)) == limit
+    assert limit.allowed(8) == 0  # 12.5 % of 8 would allow one

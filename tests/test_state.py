@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+import pytest
+
+from roster.api import AdminClient, make_http_client
+from roster.credentials import Secret
+from roster.errors import UnexpectedAnswerError
 from roster.model import Invite
 from roster.state import fetch_state, open_invites
 from tests.support import Org, make_store
@@ -57,3 +63,51 @@ def test_fetch_state_reads_members_and_open_invites() -> None:
         ("admin@example.com", "admin"),
     }
     assert [(i.email, i.status) for i in current.invites] == [("new@example.io", "expired")]
+
+
+# An answer of another shape than the contract's is one clear error, never a traceback.
+
+GOOD_USER = {"id": "user_1", "type": "user", "email": "a@x.io", "name": "A", "role": "user"}
+BROKEN_ANSWERS = {
+    "a user without email": (
+        "/users",
+        {"data": [{**GOOD_USER, "email": None}]},
+        "'email' is missing",
+    ),
+    "a role that is a number": ("/users", {"data": [{**GOOD_USER, "role": 3}]}, "'role' is a int"),
+    "data that is not a list": ("/users", {"data": 7}, "data is not a list of objects"),
+    "an invite status that is a number": (
+        "/invites",
+        {"data": [{"id": "invite_1", "email": "b@x.io", "role": "user", "status": 1}]},
+        "'status' is a int",
+    ),
+    "a key creator that is text": (
+        "/api_keys",
+        {"data": [{"id": "apikey_1", "status": "active", "created_by": "user_1"}]},
+        "'created_by' is a str, not an object",
+    ),
+    "an organization without id": ("/me", {}, "the organization whose 'id' is missing"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_ANSWERS))
+def test_an_answer_roster_cannot_read_is_one_clear_error(case: str) -> None:
+    broken_path, answer, message = BROKEN_ANSWERS[case]
+    good = {"/me": {"id": "org-1", "name": "Org"}}
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/v1/organizations")
+        if path == broken_path:
+            return httpx.Response(200, json=answer)
+        return httpx.Response(200, json=good.get(path, {"data": [], "has_more": False}))
+
+    async def fetch() -> None:
+        key = Secret("sk-ant-admin01-broken-answers-test")
+        transport = httpx.MockTransport(respond)
+        async with make_http_client("https://x", key, transport=transport) as http:
+            await fetch_state(AdminClient(http))
+
+    with pytest.raises(UnexpectedAnswerError) as caught:
+        asyncio.run(fetch())
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)

@@ -509,3 +509,10 @@ def test_the_debug_log_shows_a_hostile_request_id_escaped(caplog: pytest.LogCapt
     [line] = [r.getMessage() for r in caplog.records if r.name == "roster.http"]
     assert_inert(line)
     assert "req_\\u202e\\x9b2J\\x85FORGED" in line
+
+
+@pytest.mark.parametrize(
+    "name", ["Acme_www.evil.example/login", "Café@security-team", "Fix GH-12", "see #12"]
+)
+def test_a_name_github_would_link_or_mention_is_inline_code(name: str) -> None:
+    assert markdown_text(name) == f"`{name}`"

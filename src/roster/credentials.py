@@ -20,12 +20,12 @@ import httpx
 
 from roster.errors import CredentialError
 from roster.files import (
-    KEY_MARK,
     NotRegularFileError,
     path_problem,
     read_regular,
     refuse_key_in_path,
 )
+from roster.untrusted import KEY_MARK
 
 KEY_ENV = "ANTHROPIC_ADMIN_KEY"
 ADMIN_KEY_PREFIX = "sk-ant-admin"

@@ -58,7 +58,11 @@ class RemovalLimit:
         return math.floor(member_count * self.amount / 100)
 
     def __str__(self) -> str:
-        return f"{self.amount:g}%" if self.percent else str(int(self.amount))
+        # Exact, never rounded: a saved plan keeps the limit as the file gave it.
+        if not self.percent:
+            return str(int(self.amount))
+        text = repr(self.amount)
+        return f"{text.removesuffix('.0')}%"
 
 
 @dataclass(frozen=True, slots=True)

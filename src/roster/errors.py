@@ -14,7 +14,8 @@ a user never sees a traceback for a known failure.
     │   ├── ConflictError            409 conflict_error
     │   ├── RateLimitError           429 rate_limit_error
     │   ├── ServerError              5xx and 529
-    │   └── ConnectionFailedError    no HTTP answer at all (refused, dropped, timed out)
+    │   ├── ConnectionFailedError    no HTTP answer at all (refused, dropped, timed out)
+    │   └── UnexpectedAnswerError    an answer roster cannot read (a field missing or not text)
     ├── UnsafePlanError        a safety guard refused the plan (exit code 3)
     └── StalePlanError         a saved plan no longer matches the organization
 """
@@ -149,6 +150,10 @@ class ServerError(ApiError):
 
 class ConnectionFailedError(ApiError):
     """No HTTP answer at all: connection refused, dropped, or timed out after every retry."""
+
+
+class UnexpectedAnswerError(ApiError):
+    """The API answered, but not in the documented shape: a field missing or of another type."""
 
 
 class UnsafePlanError(RosterError):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from roster.errors import CredentialError
+from roster.untrusted import KEY_MARK
 
 _FILE_KINDS = {
     stat.S_IFIFO: "a FIFO",
@@ -29,8 +30,6 @@ _FILE_KINDS = {
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
-# How every Anthropic key begins; never part of a path or an API URL.
-KEY_MARK = "sk-ant-"
 KEY_ENV = "ANTHROPIC_ADMIN_KEY"
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from roster.api import AdminClient
 from roster.concurrency import gather_or_cancel
+from roster.errors import UnexpectedAnswerError
 from roster.model import (
     ApiKey,
     Current,
@@ -36,7 +37,7 @@ async def fetch_state(
         client.list_api_keys(status="active"),
     )
     return Current(
-        organization=Organization(id=str(me["id"]), name=str(me.get("name", ""))),
+        organization=organization_from(me),
         members=members,
         invites=invites,
         workspaces=spaces,
@@ -80,53 +81,99 @@ async def _workspace_members(
 
 def member_from(user: JSON) -> Member:
     return Member(
-        id=user["id"],
-        email=str(user["email"]).lower(),
-        name=str(user.get("name") or ""),
-        role=user["role"],
-        added_at=str(user.get("added_at") or ""),
+        id=_text(user, "id", "a user"),
+        email=_text(user, "email", "a user").lower(),
+        name=_optional_text(user, "name", "a user") or "",
+        role=_text(user, "role", "a user"),
+        added_at=_optional_text(user, "added_at", "a user") or "",
     )
 
 
 def invite_from(invite: JSON) -> Invite:
     return Invite(
-        id=invite["id"],
-        email=str(invite["email"]).lower(),
-        role=invite["role"],
-        status=invite["status"],
-        invited_at=str(invite.get("invited_at") or ""),
-        expires_at=str(invite.get("expires_at") or ""),
+        id=_text(invite, "id", "an invite"),
+        email=_text(invite, "email", "an invite").lower(),
+        role=_text(invite, "role", "an invite"),
+        status=_text(invite, "status", "an invite"),
+        invited_at=_optional_text(invite, "invited_at", "an invite") or "",
+        expires_at=_optional_text(invite, "expires_at", "an invite") or "",
     )
 
 
 def workspace_from(workspace: JSON, *, is_default: bool = False) -> Workspace:
     return Workspace(
-        id=workspace["id"],
-        name=str(workspace.get("name", "")),
+        id=_text(workspace, "id", "a workspace"),
+        name=_optional_text(workspace, "name", "a workspace") or "",
         archived=workspace.get("archived_at") is not None,
-        created_at=str(workspace.get("created_at") or ""),
+        created_at=_optional_text(workspace, "created_at", "a workspace") or "",
         is_default=is_default,
     )
 
 
 def workspace_member_from(member: JSON) -> WorkspaceMember:
     return WorkspaceMember(
-        workspace_id=member["workspace_id"],
-        user_id=member["user_id"],
-        role=member["workspace_role"],
+        workspace_id=_text(member, "workspace_id", "a workspace member"),
+        user_id=_text(member, "user_id", "a workspace member"),
+        role=_text(member, "workspace_role", "a workspace member"),
     )
 
 
 def api_key_from(key: JSON) -> ApiKey:
     """Both API shapes: ``workspace_id`` (2023-06-01) or ``scope.workspace_id`` (later)."""
-    creator = key.get("created_by") or {}
-    scope = key.get("scope") or {}
+    creator = _optional_object(key, "created_by", "an API key")
+    scope = _optional_object(key, "scope", "an API key")
     return ApiKey(
-        id=key["id"],
-        name=str(key.get("name") or ""),
-        status=str(key.get("status") or ""),
-        workspace_id=key.get("workspace_id") or scope.get("workspace_id"),
-        created_by=creator.get("id") if creator.get("type") == "user" else None,
+        id=_text(key, "id", "an API key"),
+        name=_optional_text(key, "name", "an API key") or "",
+        status=_optional_text(key, "status", "an API key") or "",
+        workspace_id=_optional_text(key, "workspace_id", "an API key")
+        or _optional_text(scope, "workspace_id", "an API key's scope"),
+        created_by=_optional_text(creator, "id", "an API key's creator")
+        if creator.get("type") == "user"
+        else None,
+    )
+
+
+def organization_from(me: JSON) -> Organization:
+    return Organization(
+        id=_text(me, "id", "the organization"),
+        name=_optional_text(me, "name", "the organization") or "",
+    )
+
+
+# --- reading the API's objects: a field of another type is one clear error, not a traceback ----
+
+
+def _text(item: JSON, field: str, what: str) -> str:
+    value = item.get(field)
+    if isinstance(value, str) and value:
+        return value
+    raise _unreadable(item, field, what)
+
+
+def _optional_text(item: JSON, field: str, what: str) -> str | None:
+    value = item.get(field)
+    if value is None or isinstance(value, str):
+        return value
+    raise _unreadable(item, field, what)
+
+
+def _optional_object(item: JSON, field: str, what: str) -> JSON:
+    value = item.get(field)
+    if value is None or isinstance(value, dict):
+        return value or {}
+    raise _unreadable(item, field, what, expected="an object")
+
+
+def _unreadable(
+    item: JSON, field: str, what: str, *, expected: str = "text"
+) -> UnexpectedAnswerError:
+    found = item.get(field)
+    kind = "missing" if found is None else f"a {type(found).__name__}"
+    named = item.get("id") if isinstance(item.get("id"), str) else None
+    where = f" ({named})" if named else ""
+    return UnexpectedAnswerError(
+        f"the API answered with {what}{where} whose {field!r} is {kind}, not {expected}"
     )
 
 

@@ -22,11 +22,17 @@ UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 # Format characters that scripts and emoji need to render at all, and that move nothing.
 KEPT_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d"})
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# How every Anthropic key begins; never part of what roster shows. A key has a long random
+# part after it, which "sk-ant-admin01-..." in roster's own advice has not.
+KEY_MARK = "sk-ant-"
+_KEY = re.compile(r"sk-ant-[A-Za-z0-9_\-]{16,}", re.IGNORECASE)
 # Backslash-escaping these keeps names inert in markdown: no emphasis, code, links, HTML, tables
 # or math.
 MARKDOWN_SPECIALS = frozenset("\\`*_{}[]<>#+!|~&$^")
-# What GitHub links or notifies on after parsing, backslashes or not: @mentions, #references, URLs.
-_LIVE_IN_MARKDOWN = re.compile(r"(?<!\w)[@#]\w|://|\bwww\.", re.IGNORECASE)
+# What GitHub links or notifies on after parsing, backslashes or not: @mentions (after anything
+# but an ASCII letter or digit, as GitHub reads them), #12 and GH-12 references, URLs. Emails
+# stay text: GitHub may show one as a mailto: link to itself, which misleads no one.
+_LIVE_IN_MARKDOWN = re.compile(r"(?<![A-Za-z0-9])@[A-Za-z0-9]|#\d|\bgh-\d|://|www\.", re.IGNORECASE)
 
 
 def is_unsafe(char: str) -> bool:
@@ -42,6 +48,12 @@ def escaped(char: str) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def without_keys(text: str) -> str:
+    """``text`` with anything that looks like a key replaced: a server or a proxy may echo the
+    key in an error message, and a user may paste one where an option's value goes."""
+    return _KEY.sub(f"{KEY_MARK}…(redacted)", text) if KEY_MARK in text.lower() else text
 
 
 def printable(text: str) -> str:

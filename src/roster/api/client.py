@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from roster.api.http import JSON, Params, Requester, RetryPolicy
-from roster.errors import NotFoundError, ServerError
+from roster.errors import NotFoundError, ServerError, UnexpectedAnswerError
 
 ORG = "/v1/organizations"
 PAGE_SIZE = 1000
@@ -62,7 +62,7 @@ class AdminClient:
         while True:
             query = [*params, ("limit", str(self._page_size)), *cursor]
             page = await self._get(path, query)
-            data: list[JSON] = page.get("data") or []
+            data = _objects(page, path)
             for item in data:
                 yield item
             if not page.get("has_more") or not data or not page.get("last_id"):
@@ -78,7 +78,7 @@ class AdminClient:
         page_token: list[tuple[str, str]] = []
         while True:
             page = await self._get(path, [*params, *page_token])
-            buckets.extend(page.get("data") or [])
+            buckets.extend(_objects(page, path))
             if not page.get("has_more") or not page.get("next_page"):
                 return buckets
             page_token = self._next_cursor(path, page_token, "page", str(page["next_page"]))
@@ -294,6 +294,18 @@ class AdminClient:
             *_array("group_by", group_by),
         ]
         return await self.report(f"{ORG}/cost_report", params)
+
+
+def _objects(page: JSON, path: str) -> list[JSON]:
+    """A page's ``data``: a list of objects, or the answer is not one roster can read."""
+    data = page.get("data") or []
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise UnexpectedAnswerError(
+            "the API answered with a page whose data is not a list of objects",
+            method="GET",
+            path=path,
+        )
+    return data
 
 
 def _same_invite(invite: JSON, email: str, role: str) -> bool:

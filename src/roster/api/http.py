@@ -33,7 +33,7 @@ from roster.errors import (
     RateLimitError,
     ServerError,
 )
-from roster.untrusted import printable
+from roster.untrusted import printable, without_keys
 
 JSON = dict[str, Any]
 Params = Sequence[tuple[str, str]]
@@ -94,7 +94,7 @@ class RetryPolicy:
     # API slows roster down rather than failing its changes.
     max_refusals: int = 10
     # The longest one attempt may take, answer included, however the server trickles it.
-    attempt_deadline: float = 120.0
+    attempt_deadline: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +334,8 @@ def _log_attempt(
         # files: the log is read by people.
         target = printable(f"{path}?{query}" if query else path)
         elapsed = (time.perf_counter() - started) * 1000
-        log.debug("%s %s -> %s in %.0f ms", method, target, printable(result), elapsed)
+        shown = printable(without_keys(result))
+        log.debug("%s %s -> %s in %.0f ms", method, target, shown, elapsed)
 
 
 def _json_body(response: httpx.Response, method: str, path: str) -> JSON:
@@ -361,7 +362,10 @@ def _transport_failure(exc: httpx.HTTPError, method: str, path: str, base: httpx
     reason = str(exc) or type(exc).__name__
     # Only scheme://host[:port]: whatever else the base URL holds is not for error messages.
     origin = f"{base.scheme}://{base.netloc.decode('ascii')}"
-    error = ConnectionFailedError(f"could not reach {origin}: {reason}", method=method, path=path)
+    unsent = (httpx.ConnectTimeout, httpx.PoolTimeout)
+    reached = isinstance(exc, httpx.TimeoutException) and not isinstance(exc, unsent)
+    what = f"no answer in time from {origin}" if reached else f"could not reach {origin}"
+    error = ConnectionFailedError(f"{what}: {reason}", method=method, path=path)
     return Failure(error, retryable=True, maybe_applied=not isinstance(exc, UNSENT_ERRORS))
 
 
@@ -391,7 +395,8 @@ def api_error_from(response: httpx.Response, method: str, path: str) -> ApiError
     status = response.status_code
     envelope = _error_envelope(response)
     details = envelope.get("details") if isinstance(envelope.get("details"), dict) else {}
-    message = str(envelope.get("message") or f"HTTP {status}")
+    # The API's own words, less anything key-like: a proxy may quote the header it refused.
+    message = without_keys(str(envelope.get("message") or f"HTTP {status}"))
     error_code = _str_or_none(details.get("error_code")) if details else None
     if status in _ADVICE and error_code not in NO_ADVICE_ERROR_CODES:
         message = f"{_ADVICE[status]} (API said: {message})"

@@ -16,7 +16,7 @@ import click
 
 from roster import __version__
 from roster.errors import RosterError
-from roster.untrusted import printable
+from roster.untrusted import printable, without_keys
 
 # Each command's module is imported only when that command runs (or help lists it), so that
 # `roster validate` in a pre-commit hook does not pay for the emulator or the reports.
@@ -47,12 +47,38 @@ class RosterGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), cmd_name)
         return command
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            raise _redacted(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except RosterError as exc:
-            click.echo(f"Error: {printable(str(exc))}", err=True)
+            click.echo(f"Error: {printable(without_keys(str(exc)))}", err=True)
             ctx.exit(exc.exit_code)
+        except click.ClickException as exc:
+            raise _redacted(exc) from None
+
+
+def _redacted(exc: click.ClickException) -> click.ClickException:
+    """click quotes the values it refuses; a key pasted as one must not be shown."""
+    text = exc.format_message()
+    if without_keys(text) == text:
+        return exc
+    if isinstance(exc, click.UsageError):
+        redacted: click.ClickException = click.UsageError(without_keys(text), ctx=exc.ctx)
+    else:
+        redacted = click.ClickException(without_keys(text))
+    return redacted
 
 
 def _configure_logging(debug: bool) -> None:

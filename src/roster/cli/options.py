@@ -14,7 +14,7 @@ import click
 from roster.api.http import DEFAULT_BASE_URL
 from roster.cli.arguments import path_option
 from roster.session import ApiSettings
-from roster.untrusted import printable
+from roster.untrusted import printable, without_keys
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -78,7 +78,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def warn(message: str) -> None:
-    click.echo(f"Warning: {printable(message)}", err=True)
+    click.echo(f"Warning: {printable(without_keys(message))}", err=True)
 
 
 def use_color() -> bool:

@@ -19,7 +19,7 @@ from roster.reports.dashboard import Dashboard, dashboard
 from roster.reports.dates import Chunk, Period, rfc3339
 from roster.reports.members import OrgSummary, WorkspaceInfo, org_summary
 from roster.reports.usage import UsageQuery, UsageReport, usage_report
-from roster.state import fetch_people
+from roster.state import fetch_people, organization_from
 
 JSON = dict[str, Any]
 OnRequest = Callable[[], None]
@@ -44,7 +44,7 @@ async def organization(client: AdminClient, cache: MeCache | None = None) -> Org
         me = await client.me()
         if cache is not None:
             cache.put(me)
-    return Organization(id=str(me["id"]), name=str(me.get("name", "")))
+    return organization_from(me)
 
 
 async def people(client: AdminClient) -> People:
