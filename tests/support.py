@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from click.testing import CliRunner, Result
@@ -25,6 +28,7 @@ from roster.model import Current
 from roster.plan import Plan, compute_plan
 from roster.state import fetch_state
 
+T = TypeVar("T")
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 KEY = Secret("sk-ant-admin01-apply-tests-0000")
 BASE_URL = "https://api.anthropic.com"
@@ -122,3 +126,44 @@ def run_cli(
         assert secret not in result.stdout
         assert secret not in result.stderr
     return result
+
+
+class VirtualTime:
+    """A clock that moves only when every task waits on it: minutes of pacing in no time.
+
+    Give ``clock`` and ``sleep`` to the client and ``clock`` to the emulator, and ``run`` the
+    scenario: whenever nothing can run, time jumps to the earliest sleeper's wake-up.
+    """
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        wake = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), wake))
+        await wake
+
+    def run(self, scenario: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run(self._drive(scenario))
+
+    async def _drive(self, scenario: Coroutine[Any, Any, T]) -> T:
+        task = asyncio.ensure_future(scenario)
+        loop = asyncio.get_running_loop()
+        while not task.done():
+            await asyncio.sleep(0)
+            # CPython's ready queue: while anything can still run now, time stands still.
+            if loop._ready or not self._sleepers:  # type: ignore[attr-defined]
+                continue
+            when, _, wake = heapq.heappop(self._sleepers)
+            self.now = max(self.now, when)
+            if not wake.done():
+                wake.set_result(None)
+        return task.result()

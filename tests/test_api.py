@@ -13,7 +13,7 @@ import pytest
 
 from roster import __version__
 from roster.api import AdminClient, make_http_client
-from roster.api.http import RateLimiter, Requester, RetryPolicy, retry_after_seconds
+from roster.api.http import Requester, RetryPolicy, retry_after_seconds
 from roster.credentials import Secret
 from roster.emulator.app import create_app
 from roster.emulator.seed import generate
@@ -243,22 +243,16 @@ async def test_rate_limit_exhausted_tells_the_user_to_slow_down(emulator: Emulat
 async def test_a_rate_limit_holds_every_request_not_only_the_refused_one(
     emulator: Emulator,
 ) -> None:
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)  # time stands still: every wait for the hold shows
-
-    http = make_http_client(BASE_URL, Secret(ADMIN_KEY), transport=emulator.transport)
-    requester = Requester(http, rng=random.Random(0), sleep=sleep, clock=lambda: 100.0)
-    client = AdminClient(http, requester=requester)
+    client = emulator.client()
     await emulator.fault("429", "GET", "/v1/organizations/me", retry_after=2)
     await client.me()
-    backoff = slept[0]
-    assert 2.0 <= backoff <= 2.4
+    refused_at = 0.0  # the emulator's fake clock starts at 0 and moves only by the sleeps
+    paused = emulator.now
+    assert 2.0 <= paused - refused_at <= 2.4  # the refused request came back after its wait
     await client.list_users()  # a different request, after the refusal: it waits too
-    # The refused request's back-off, its own wait for the hold, the next request's wait for the
-    # hold, then that request's spacing: the pacer widened to the API's wait, capped at 2 s.
-    assert slept == pytest.approx([backoff, backoff, backoff, RateLimiter.MAX_ADAPTIVE_INTERVAL])
+    assert emulator.now >= refused_at + 2.0
+    # Refused before any request was taken, the limit tells nothing of a rate: only the pause.
+    assert client._requester.pacer.rate is None
 
 
 async def test_retry_after_is_capped(emulator: Emulator) -> None:
@@ -347,40 +341,6 @@ async def test_connection_refused_is_one_clear_error() -> None:
 
 
 # Pacing
-
-
-async def test_rate_limiter_spaces_requests() -> None:
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    pacer = RateLimiter(4, clock=lambda: 100.0, sleep=sleep)
-    for _ in range(3):
-        await pacer.wait()
-    assert slept == [0.25, 0.5]
-
-
-async def test_rate_limiter_widens_after_a_refusal_and_narrows_with_successes() -> None:
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    pacer = RateLimiter(None, clock=lambda: 0.0, sleep=sleep)
-    await pacer.wait()
-    assert (pacer.interval, slept) == (0.0, [])  # no cap, no refusal: no spacing at all
-    pacer.refused(0.5)
-    assert pacer.interval == 0.5
-    for _ in range(10):
-        pacer.succeeded()
-    assert pacer.interval == pytest.approx(0.5 * 0.9**10)
-    for _ in range(100):
-        pacer.succeeded()
-    assert pacer.interval == 0.0
-    capped = RateLimiter(4, clock=lambda: 0.0, sleep=sleep)
-    capped.refused(0.01)
-    assert capped.interval == 0.25  # never faster than --max-rps
 
 
 async def test_concurrency_is_bounded(emulator: Emulator) -> None:

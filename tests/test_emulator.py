@@ -775,6 +775,8 @@ async def test_latency_and_config_round_trip(api: httpx.AsyncClient) -> None:
         "strict": strict_by_default(os.environ),
         "latency_ms": 50.0,
         "rate_limit_rps": None,
+        "rate_limit_per_second": None,
+        "rate_limit_per_minute": None,
         "fault_rate": 0.0,
         "fault_kinds": ["500", "503", "529", "drop_before", "drop_after"],
         "fault_seed": 0,
@@ -787,6 +789,8 @@ async def test_latency_and_config_round_trip(api: httpx.AsyncClient) -> None:
         {"fault_seed": "x"},
         {"fault_kinds": ["404"]},
         {"strict": "yes"},
+        {"rate_limit_per_second": 0},
+        {"rate_limit_per_minute": 2.5},
         {"nope": 1},
     ):
         assert (await api.post("/_emulator/config", json=bad)).status_code == 400
@@ -1159,3 +1163,19 @@ def test_big_org_pages_quickly() -> None:
             return len(users)
 
     assert asyncio.run(scenario()) == 20000
+
+
+def test_the_real_server_rate_limit_answers_in_whole_seconds_per_second_and_minute() -> None:
+    from roster.emulator.limits import Windows
+
+    now = [0.0]
+    windows = Windows(per_second=2, per_minute=3, clock=lambda: now[0])
+    assert windows.take() is None
+    assert windows.take() is None
+    assert windows.take() == {"retry-after": "1"}  # a third in the same second; no -ms
+    now[0] = 1.0
+    assert windows.take() is None  # the first two have left the last second
+    now[0] = 1.5
+    assert windows.take() == {"retry-after": "59"}  # three in the last minute: until 60.0
+    now[0] = 60.0
+    assert windows.take() is None

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from roster import __version__
+from roster.api.pacing import Pacer, PacingPolicy
 from roster.credentials import Secret
 from roster.errors import (
     ApiError,
@@ -138,52 +139,6 @@ def make_http_client(
     )
 
 
-class RateLimiter:
-    """Spaces request starts: at least ``1 / rps`` apart, and further after the API refuses.
-
-    A 429 widens the spacing to the wait the API asked for (capped); each success then narrows
-    it by a tenth, so a client that met a limit settles just under it instead of storming it.
-    """
-
-    MAX_ADAPTIVE_INTERVAL = 2.0
-
-    def __init__(
-        self,
-        rps: float | None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._floor = 1.0 / rps if rps else 0.0
-        self._adaptive = 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    @property
-    def interval(self) -> float:
-        return max(self._floor, self._adaptive)
-
-    async def wait(self) -> None:
-        interval = self.interval
-        if interval <= 0:
-            return
-        async with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            self._next = start + interval
-        if start > now:
-            await self._sleep(start - now)
-
-    def refused(self, retry_after: float) -> None:
-        wider = min(max(retry_after, 0.001), self.MAX_ADAPTIVE_INTERVAL)
-        self._adaptive = max(self._adaptive, wider)
-
-    def succeeded(self) -> None:
-        self._adaptive = self._adaptive * 0.9 if self._adaptive > 0.001 else 0.0
-
-
 class Requester:
     """Sends requests with bounded concurrency, pacing and retries; returns JSON or raises."""
 
@@ -197,16 +152,15 @@ class Requester:
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        pacing: PacingPolicy | None = None,
     ) -> None:
         self._http = http
         self._retry = retry or RetryPolicy()
         self._slots = asyncio.Semaphore(max_concurrency)
-        self._pacer = RateLimiter(max_rps, clock=clock, sleep=sleep)
+        self.pacer = Pacer(max_rps, policy=pacing, clock=clock, sleep=sleep)
         self._rng = rng or random.Random()
-        self._sleep = sleep
-        self._clock = clock
-        # After a 429 every request waits, not only the one refused: the limit is shared.
-        self._hold_until = 0.0
+        self._wall_clock = wall_clock
         self.attempts = 0
 
     async def request(
@@ -221,8 +175,9 @@ class Requester:
         """Send, retrying what is safe to retry; ``recover`` finds what a lost create made."""
         maybe_applied = False
         tries = _Tries(self._retry)
+        not_before = -math.inf
         while True:
-            outcome = await self._attempt(method, path, params, body)
+            outcome = await self._attempt(method, path, params, body, not_before)
             if not isinstance(outcome, Failure):
                 return outcome
             if maybe_applied:
@@ -236,28 +191,21 @@ class Requester:
                 found = await recover() if recover is not None else None
                 if found is not None:
                     return found
-            await self._back_off(tries.total, outcome)
-
-    async def _back_off(self, tries: int, outcome: Failure) -> None:
-        delay = self._delay(tries, outcome.retry_after)
-        if outcome.error.status == 429:
-            self._hold_until = max(self._hold_until, self._clock() + delay)
-            self._pacer.refused(delay)
-        await self._sleep(delay)
-
-    async def _wait_for_hold(self) -> None:
-        remaining = self._hold_until - self._clock()
-        if remaining > 0:
-            await self._sleep(remaining)
+            not_before = self.pacer.clock() + self._delay(tries.total, outcome.retry_after)
 
     async def _attempt(
-        self, method: str, path: str, params: Params | None, body: JSON | None
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: JSON | None,
+        not_before: float,
     ) -> JSON | Failure:
-        await self._wait_for_hold()
-        await self._pacer.wait()
+        await self.pacer.until(not_before)  # this request's own backoff, outside any slot
         async with self._slots:
+            # The turn is taken once a slot is held: a start is never booked while waiting.
+            started = await self.pacer.turn()
             self.attempts += 1
-            started = time.perf_counter()
             try:
                 # httpx bounds each read, not the whole answer: a server that sends a byte at a
                 # time would hold roster for ever.
@@ -266,14 +214,30 @@ class Requester:
                     timeout=self._retry.attempt_deadline,
                 )
             except (httpx.HTTPError, asyncio.TimeoutError) as exc:  # transport errors, bad bodies
-                _log_attempt(method, path, params, f"failed: {type(exc).__name__}", started)
+                self._log(method, path, params, f"failed: {type(exc).__name__}", started)
                 failure = _timed_out(self._retry) if isinstance(exc, asyncio.TimeoutError) else exc
                 return _transport_failure(failure, method, path, self._http.base_url)
-        _log_attempt(method, path, params, _status_text(response), started)
+        self._log(method, path, params, _status_text(response), started)
+        return self._outcome(response, method, path, started)
+
+    def _outcome(
+        self, response: httpx.Response, method: str, path: str, started: float
+    ) -> JSON | Failure:
+        if response.status_code == 429:
+            failure = _response_failure(response, method, path, self._wall_clock)
+            fallback = self._delay(1, None)  # a 429 without retry-after: a first backoff
+            wait = min(failure.retry_after or fallback, self._retry.max_retry_after)
+            self.pacer.refused(started, wait)
+            return failure
+        self.pacer.answered(started)
         if response.is_success:
-            self._pacer.succeeded()
             return _json_body(response, method, path)
-        return _response_failure(response, method, path)
+        return _response_failure(response, method, path, self._wall_clock)
+
+    def _log(
+        self, method: str, path: str, params: Params | None, result: str, started: float
+    ) -> None:
+        _log_attempt(method, path, params, result, (self.pacer.clock() - started) * 1000)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         policy = self._retry
@@ -326,16 +290,15 @@ def _status_text(response: httpx.Response) -> str:
 
 
 def _log_attempt(
-    method: str, path: str, params: Params | None, result: str, started: float
+    method: str, path: str, params: Params | None, result: str, elapsed_ms: float
 ) -> None:
     if log.isEnabledFor(logging.DEBUG):
         query = "&".join(f"{k}={v}" for k, v in params or ())
         # Ids and values in a path, and the request-id in the result, come from the API and the
         # files: the log is read by people.
         target = printable(f"{path}?{query}" if query else path)
-        elapsed = (time.perf_counter() - started) * 1000
         shown = printable(without_keys(result))
-        log.debug("%s %s -> %s in %.0f ms", method, target, shown, elapsed)
+        log.debug("%s %s -> %s in %.0f ms", method, target, shown, elapsed_ms)
 
 
 def _json_body(response: httpx.Response, method: str, path: str) -> JSON:
@@ -369,13 +332,15 @@ def _transport_failure(exc: httpx.HTTPError, method: str, path: str, base: httpx
     return Failure(error, retryable=True, maybe_applied=not isinstance(exc, UNSENT_ERRORS))
 
 
-def _response_failure(response: httpx.Response, method: str, path: str) -> Failure:
+def _response_failure(
+    response: httpx.Response, method: str, path: str, wall_clock: Callable[[], float]
+) -> Failure:
     error = api_error_from(response, method, path)
     return Failure(
         error,
         retryable=_is_retryable(response, error),
         maybe_applied=not _was_refused(error),
-        retry_after=retry_after_seconds(response.headers),
+        retry_after=retry_after_seconds(response.headers, wall_clock),
     )
 
 
@@ -433,7 +398,9 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
+def retry_after_seconds(
+    headers: httpx.Headers, wall_clock: Callable[[], float] = time.time
+) -> float | None:
     """The server's requested wait: ``retry-after-ms`` first, then ``retry-after``."""
     millis = _float_or_none(headers.get("retry-after-ms"))
     if millis is not None:
@@ -444,7 +411,7 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
     seconds = _float_or_none(value)
     if seconds is not None:
         return seconds
-    return _seconds_until_http_date(value)
+    return _seconds_until_http_date(value, wall_clock())
 
 
 def _float_or_none(value: str | None) -> float | None:
@@ -456,9 +423,9 @@ def _float_or_none(value: str | None) -> float | None:
     return number if number is not None and math.isfinite(number) and number >= 0 else None
 
 
-def _seconds_until_http_date(value: str) -> float | None:
+def _seconds_until_http_date(value: str, now: float) -> float | None:
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(when.timestamp() - time.time(), 0.0)
+    return max(when.timestamp() - now, 0.0)

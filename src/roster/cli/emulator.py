@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,20 +23,10 @@ def emulator() -> None:
     """An in-memory Admin API emulator, for trying roster without touching a real organization."""
 
 
-def _control(
-    latency_ms: float, rate_limit: float | None, fault_rate: float, seed: int, strict: bool
-) -> Control:
+def _control(settings: dict[str, Any]) -> Control:
     control = Control()
     try:
-        control.configure(
-            {
-                "strict": strict or control.strict,
-                "latency_ms": latency_ms,
-                "rate_limit_rps": rate_limit,
-                "fault_rate": fault_rate,
-                "fault_seed": seed,
-            }
-        )
+        control.configure({**settings, "strict": settings["strict"] or control.strict})
     except ApiProblem as exc:
         raise click.BadParameter(exc.message) from None
     return control
@@ -62,7 +53,18 @@ def _load(state_file: Path | None) -> Store:
 @click.option("--port", default=8787, show_default=True, type=int, help="Port (0: any free port).")
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host.")
 @click.option("--latency-ms", default=0.0, type=float, help="Delay every API request.")
-@click.option("--rate-limit", type=float, help="Answer 429 above this many requests per second.")
+@click.option(
+    "--rate-limit",
+    type=float,
+    help="Token bucket: answer 429 above this many requests per second (retry-after-ms).",
+)
+@click.option(
+    "--rate-limit-per-second",
+    type=int,
+    help="As a real server: 429 beyond this many requests in any second (retry-after in whole"
+    " seconds).",
+)
+@click.option("--rate-limit-per-minute", type=int, help="The same, for any minute.")
 @click.option("--fault-rate", default=0.0, type=float, help="Probability of an injected fault.")
 @click.option("--fault-seed", default=0, type=int, help="Seed of the fault generator.")
 @click.option(
@@ -78,6 +80,8 @@ def serve_command(
     allow_remote: bool,
     latency_ms: float,
     rate_limit: float | None,
+    rate_limit_per_second: int | None,
+    rate_limit_per_minute: int | None,
     fault_rate: float,
     fault_seed: int,
     strict: bool,
@@ -88,7 +92,17 @@ def serve_command(
             "refusing a non-loopback host without --allow-remote", param_hint="--host"
         )
     store = _load(state_file)
-    control = _control(latency_ms, rate_limit, fault_rate, fault_seed, strict)
+    control = _control(
+        {
+            "strict": strict,
+            "latency_ms": latency_ms,
+            "rate_limit_rps": rate_limit,
+            "rate_limit_per_second": rate_limit_per_second,
+            "rate_limit_per_minute": rate_limit_per_minute,
+            "fault_rate": fault_rate,
+            "fault_seed": fault_seed,
+        }
+    )
     app = create_app(store, state_file=state_file, control=control)
     saved = f" (state: {printable(str(state_file))})" if state_file is not None else ""
     serve(

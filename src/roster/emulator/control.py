@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from roster.emulator.limits import Clock, TokenBucket, Windows
 from roster.emulator.problems import invalid
 from roster.emulator.records import JsonDict
 from roster.emulator.strict import Violation, strict_by_default
@@ -105,26 +106,6 @@ class RequestLog:
         }
 
 
-class TokenBucket:
-    """``rate`` requests per second on the monotonic clock, bursting to ``max(1, rate)``."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-
-    def take(self) -> float:
-        """0.0 if a request may pass now, else the seconds until one may."""
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
-
-
 def retry_after_headers(seconds: float) -> dict[str, str]:
     """``retry-after`` in whole seconds (at least 1) and the precise ``retry-after-ms``."""
     return {
@@ -148,11 +129,15 @@ class Control:
     """The settings behind ``/_emulator/config`` and ``/_emulator/faults``, the request log
     and the violations strict mode found."""
 
-    def __init__(self, *, strict: bool | None = None) -> None:
+    def __init__(self, *, strict: bool | None = None, clock: Clock = time.monotonic) -> None:
         self.strict = strict_by_default(os.environ) if strict is None else strict
         self.violations: deque[Violation] = deque(maxlen=LOG_CAPACITY)
+        self.clock = clock
         self.latency_ms = 0.0
         self.rate_limit_rps: float | None = None
+        self.rate_limit_per_second: int | None = None
+        self.rate_limit_per_minute: int | None = None
+        self._windows: Windows | None = None
         self.fault_rate = 0.0
         self.fault_kinds: tuple[str, ...] = FAULT_KINDS
         self.fault_seed = 0
@@ -169,6 +154,8 @@ class Control:
             "strict": self.strict,
             "latency_ms": self.latency_ms,
             "rate_limit_rps": self.rate_limit_rps,
+            "rate_limit_per_second": self.rate_limit_per_second,
+            "rate_limit_per_minute": self.rate_limit_per_minute,
             "fault_rate": self.fault_rate,
             "fault_kinds": list(self.fault_kinds),
             "fault_seed": self.fault_seed,
@@ -182,6 +169,10 @@ class Control:
         self.strict = _boolean(changes.get("strict", self.strict), "strict")
         self.latency_ms = _non_negative(changes.get("latency_ms", self.latency_ms), "latency_ms")
         self._set_rate_limit(changes.get("rate_limit_rps", self.rate_limit_rps))
+        self._set_windows(
+            changes.get("rate_limit_per_second", self.rate_limit_per_second),
+            changes.get("rate_limit_per_minute", self.rate_limit_per_minute),
+        )
         self.fault_rate = _probability(changes.get("fault_rate", self.fault_rate))
         self.fault_kinds = _fault_kinds(changes.get("fault_kinds", self.fault_kinds))
         self.fault_seed = _integer(changes.get("fault_seed", self.fault_seed), "fault_seed")
@@ -195,11 +186,26 @@ class Control:
         if rate == 0:
             raise invalid("rate_limit_rps: must be positive, or null for no limit")
         if rate != self.rate_limit_rps:
-            self.rate_limit_rps, self._bucket = rate, TokenBucket(rate)
+            self.rate_limit_rps, self._bucket = rate, TokenBucket(rate, self.clock)
 
-    def throttle(self) -> float:
-        """0.0 if the rate limiter lets this request through, else the wait in seconds."""
-        return 0.0 if self._bucket is None else self._bucket.take()
+    def _set_windows(self, per_second: Any, per_minute: Any) -> None:
+        limits = (
+            _count(per_second, "rate_limit_per_second"),
+            _count(per_minute, "rate_limit_per_minute"),
+        )
+        if limits == (self.rate_limit_per_second, self.rate_limit_per_minute):
+            return
+        self.rate_limit_per_second, self.rate_limit_per_minute = limits
+        enabled = any(limit is not None for limit in limits)
+        self._windows = Windows(*limits, clock=self.clock) if enabled else None
+
+    def throttle(self) -> dict[str, str] | None:
+        """None if the rate limits let this request through, else the headers of its 429."""
+        for limiter in (self._bucket, self._windows):
+            refusal = limiter.take() if limiter is not None else None
+            if refusal is not None:
+                return refusal
+        return None
 
     def queue_faults(self, raw: Any) -> list[Fault]:
         if not isinstance(raw, list):
@@ -251,6 +257,15 @@ def _non_negative(value: Any, name: str) -> float:
 def _boolean(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise invalid(f"{name}: expected true or false")
+    return value
+
+
+def _count(value: Any, name: str) -> int | None:
+    """A positive whole number of requests, or None for no limit."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise invalid(f"{name}: expected a positive whole number, or null for no limit")
     return value
 
 

@@ -133,10 +133,10 @@ class ApiGate:
         return stamped
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, exchange: Exchange) -> None:
-        wait = self.control.throttle()
-        if wait:
+        refusal = self.control.throttle()
+        if refusal is not None:
             problem = ApiProblem(429, "rate limit exceeded; retry later")
-            await self._refuse(scope, problem, exchange, send, retry_after_headers(wait))
+            await self._refuse(scope, problem, exchange, send, refusal)
             return
         if self.control.latency_ms:
             await asyncio.sleep(self.control.latency_ms / 1000)
