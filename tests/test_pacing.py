@@ -115,6 +115,8 @@ def test_refusals_of_requests_in_flight_cut_the_rate_once() -> None:
             pacer.answered(started)
         for started in starts[30:]:
             pacer.refused(started, retry_after=1.0)
+        assert pacer.rate is None  # counted once the pause is over, when all are back
+        await pacer.turn()
 
     time.run(scenario())
     assert pacer.rate == pytest.approx(30 * 0.97)
@@ -130,6 +132,7 @@ def test_the_rate_is_raised_again_after_a_quiet_while() -> None:
 
     time.run(scenario(10))
     pacer.refused(time.now, retry_after=1.0)  # ten were taken in the second: 9.7 a second
+    time.run(scenario(1))
     found = pacer.rate
     assert found == pytest.approx(9.7)
     time.run(scenario(300))  # 30 s at that rate: under the hold, the rate stays

@@ -60,6 +60,7 @@ class Pacer:
         self._last_cut = -math.inf
         self._first_start: float | None = None
         self._answered: deque[float] = deque()  # start times of the requests the server took
+        self._cut_before: float | None = None  # a refusal's start: the cut waits for the pause
 
     @property
     def interval(self) -> float:
@@ -76,15 +77,23 @@ class Pacer:
     async def turn(self) -> float:
         """Wait for the next start this state allows, take it, and say when it is."""
         now = self.clock()
-        while (earliest := max(self._paused_until, self._last_start + self.interval)) > now:
+        while (earliest := self._earliest(now)) > now:
             step = min(earliest - now, self.policy.recheck)
             await self._sleep(step)
             # At least the time slept has passed, whatever a test's clock says.
             now = max(self.clock(), now + step)
-        self._last_start = now
+        # The slot kept, not the moment woken: a sleep that ends a little late does not push every
+        # later start back. After a longer gap the spacing starts afresh: no burst to catch up.
+        slot = self._last_start + self.interval
+        self._last_start = slot if now < slot + self.interval else now
         if self._first_start is None:
             self._first_start = now
         return now
+
+    def _earliest(self, now: float) -> float:
+        if self._cut_before is not None and now >= self._paused_until:
+            self._cut(self._cut_before)
+        return max(self._paused_until, self._last_start + self.interval)
 
     def answered(self, started: float) -> None:
         """A request that started at ``started`` was taken (not refused for the rate)."""
@@ -102,14 +111,22 @@ class Pacer:
         if started <= self._last_cut:
             return  # in flight before the last cut: the same refusal, not a new one
         self._last_cut = now
-        allowed = self._allowed(now)
+        # Requests that started before this one may still be on their way back, taken: the
+        # rate is counted once the pause is over, when they are all in.
+        self._cut_before = started
+
+    def _cut(self, before: float) -> None:
+        self._cut_before = None
+        allowed = self._allowed(before)
         if allowed == 0:
             return  # refused before any was taken: the limit is someone else's too; just wait
         current = self.rate if self.rate is not None else math.inf
         self.rate = max(self.policy.slowest, min(current, allowed) * self.policy.under)
 
-    def _allowed(self, now: float) -> float:
-        """The rate the server took requests at, over each trailing window the run has lasted."""
-        lasted = now - (self._first_start if self._first_start is not None else now)
+    def _allowed(self, before: float) -> float:
+        """The rate the server took requests at up to ``before``, over each trailing window
+        the run had lasted by then."""
+        lasted = before - (self._first_start if self._first_start is not None else before)
         windows = [w for w in self.policy.windows if w <= max(lasted, self.policy.windows[0])]
-        return min(sum(1 for t in self._answered if t > now - w) / w for w in windows)
+        taken = [t for t in self._answered if t <= before]
+        return min(sum(1 for t in taken if t > before - w) / w for w in windows)
