@@ -138,3 +138,19 @@ def test_an_organization_without_a_name_exports_its_id_alone(tmp_path: Path) -> 
     assert desired.organization is not None
     assert (desired.organization.id, desired.organization.name) == (ORG.id, None)
     assert compute_plan(desired, current).is_empty
+
+
+def test_export_reads_no_api_keys() -> None:
+    import asyncio
+
+    from roster.state import fetch_state
+    from tests.support import Org, make_store
+
+    org = Org(make_store({"a@x.io": "user"}, {}, keys={"k": "a@x.io"}))
+
+    async def paths() -> set[str]:
+        await org.control("DELETE", "requests")
+        await fetch_state(org.client(), workspace_members_of=None, with_api_keys=False)
+        return {r["path"] for r in (await org.control("GET", "requests"))["requests"]}
+
+    assert "/v1/organizations/api_keys" not in asyncio.run(paths())

@@ -331,14 +331,16 @@ def test_phases_put_workspace_removals_before_org_removals_and_keys_last() -> No
     people = {e: r for e, r in PEOPLE.items() if e != "ann@acme.com"}
     plan = plan_for(
         {"Production": {"dev@acme.com": "workspace_user"}},
-        (in_prod("ann@acme.com", "workspace_user"),),
+        (in_prod("ann@acme.com", "workspace_user"), in_prod("ceo@acme.com", "workspace_user")),
         policy=Policy(unmanaged="remove", api_keys_of_removed_members="deactivate"),
         members=people,
         keys=(key("k1", "user_ann"),),
     )
-    assert [c.kind for c in plan.api_changes] == [
-        "add_workspace_member",
-        "remove_workspace_member",
-        "remove_member",
-        "deactivate_api_key",
+    assert [(c.kind, c.email) for c in plan.api_changes] == [
+        ("add_workspace_member", "dev@acme.com"),
+        ("remove_workspace_member", "ceo@acme.com"),
+        ("remove_member", "ann@acme.com"),
+        ("deactivate_api_key", "ann@acme.com"),
     ]
+    # Leaving the organization, ann leaves its workspaces with it: no change of their own.
+    assert plan.api_changes[2].note == "leaving workspace Production too"

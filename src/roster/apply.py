@@ -230,17 +230,15 @@ class _Maker:
     # --- workspaces that two applies create at once --------------------------------------------
 
     async def create_workspace(self, change: Change) -> ChangeResult:
-        """Create the workspace unless one of its name appeared since the plan; then keep one.
+        """Create the workspace, then keep one of its name.
 
         Two applies that plan the same new workspace can both create it. Each checks after
         creating: the oldest of the same-named workspaces (``created_at``, then id) is kept, so
         both runs agree which, and an empty twin that appeared during this run is archived.
         """
+        # The plan read the workspaces: none of this name was there. One made since (by another
+        # apply) is met by the check after creating, as the older twin.
         name = change.workspace
-        existing = await self.active_named(name)
-        if existing:
-            kept = self.keep_oldest(name, existing)
-            return ChangeResult(change, "already_done", note=f"it exists already ({kept['id']})")
         created = await self.client.create_workspace(name, existing=())
         self.created[name] = str(created["id"])
         try:

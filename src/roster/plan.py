@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
 from roster.changes import (
@@ -25,7 +25,7 @@ from roster.changes import (
 from roster.desired import Desired, OrganizationRef, Policy
 from roster.errors import UnsafePlanError
 from roster.model import CONSOLE_ONLY_ROLES, SETTABLE_ROLES, Current, Invite, Member, Organization
-from roster.plan_workspaces import plan_api_keys, plan_workspaces
+from roster.plan_workspaces import is_inherited, plan_api_keys, plan_workspaces
 
 __all__ = [
     "CHANGE_KINDS",
@@ -165,14 +165,35 @@ def compute_plan(desired: Desired, current: Current) -> Plan:
         _plan_unlisted_invite(i, policy) for e, i in invites.items() if e not in wanted
     ]
     organization = [*listed, *unlisted_members, *unlisted_invites]
-    workspaces = plan_workspaces(desired, current)
     removed = {
         o.user_id
         for o in organization
         if isinstance(o, Change) and o.user_id and o.kind == "remove_member"
     }
+    workspaces = plan_workspaces(desired, current, removed)
     keys = plan_api_keys(desired, current, removed, workspaces)
-    return Plan.of(current.organization, [*organization, *workspaces, *keys])
+    leaving = [_leaving_workspaces(o, current) for o in organization]
+    return Plan.of(current.organization, [*leaving, *workspaces, *keys])
+
+
+def _leaving_workspaces(outcome: Outcome, current: Current) -> Outcome:
+    """A removal, saying which of the workspaces read it also takes them out of.
+
+    The API drops a removed member's workspace memberships with them, so those are not
+    planned as changes of their own.
+    """
+    if not isinstance(outcome, Change) or outcome.kind != "remove_member":
+        return outcome
+    names = {w.id: w.name for w in current.workspaces}
+    held = sorted(
+        names.get(m.workspace_id, m.workspace_id)
+        for m in current.workspace_members
+        if m.user_id == outcome.user_id and not is_inherited(outcome.from_role or "", m.role)
+    )
+    if not held:
+        return outcome
+    spaces = ", ".join(held)
+    return replace(outcome, note=f"leaving workspace{'s' if len(held) > 1 else ''} {spaces} too")
 
 
 def _plan_listed(

@@ -7,7 +7,7 @@ rules: those inherited memberships are never added, changed or removed here.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from roster.changes import Change, ChangeKind, Entry, HeldBack, KeyNotice, Unmanaged, Waiting
 from roster.desired import Desired, DesiredWorkspace, Policy
@@ -31,14 +31,16 @@ KEY_CHANGES: Mapping[str, ChangeKind] = {
 }
 
 
-def plan_workspaces(desired: Desired, current: Current) -> list[Entry]:
+def plan_workspaces(
+    desired: Desired, current: Current, removed: Collection[str] = ()
+) -> list[Entry]:
     """Create, fill and archive the workspaces the files name; report the others if asked.
 
     A name that several active workspaces share (a race, or the Console allows it) cannot say
     which one the files mean: it becomes a manual action, and the rest is planned as usual.
     """
     active = _active_by_name(current.workspaces)
-    context = _Context(desired, current)
+    context = _Context(desired, current, frozenset(removed))
     entries: list[Entry] = []
     for name, wanted in desired.workspaces.items():
         found = active.get(name, [])
@@ -76,8 +78,9 @@ def _unlisted_workspaces(
 class _Context:
     """What planning one workspace needs to know about the organization."""
 
-    def __init__(self, desired: Desired, current: Current) -> None:
+    def __init__(self, desired: Desired, current: Current, removed: frozenset[str]) -> None:
         self.desired = desired
+        self.removed = removed  # members this plan removes: their memberships go with them
         self.policy: Policy = desired.policy
         self.current = current
         self.by_email = {m.email: m for m in current.members}
@@ -205,7 +208,7 @@ class _Context:
 
     def unlisted_member(self, workspace: Workspace, member: Member, role: str) -> Entry | None:
         policy = self.policy.unmanaged_workspace_members
-        if self.membership_after_role_changes(member, role) is None:
+        if member.id in self.removed or self.membership_after_role_changes(member, role) is None:
             return None
         # While someone is an org admin or billing member, the API keeps their workspace roles.
         if self.effective_role(member) in INHERITING_ROLES or self.policy.ignores(member.email):

@@ -41,7 +41,7 @@ DESCRIPTIONS: dict[ChangeKind, str] = {
     "remove_workspace_member": "remove {email} from workspace {workspace} ({from_role})",
     "archive_workspace": "archive workspace {workspace} ({note})",
     "delete_invite": "delete the pending invite of {email} (as {from_role})",
-    "remove_member": "remove {email} ({from_role})",
+    "remove_member": "remove {email} ({from_role}){because}",
     "deactivate_api_key": "deactivate API key '{note}' ({key_id}) of {email}, in {workspace}",
     "archive_api_key": "archive API key '{note}' ({key_id}) of {email}, in {workspace}",
     "manual": "manual: {note}",

@@ -24,17 +24,21 @@ OPEN_INVITE_STATUSES = ("pending", "expired")
 
 
 async def fetch_state(
-    client: AdminClient, *, workspace_members_of: Collection[str] | None = ()
+    client: AdminClient,
+    *,
+    workspace_members_of: Collection[str] | None = (),
+    with_api_keys: bool = True,
 ) -> Current:
     """The organization, its members, open invites (one per email), workspaces and active keys.
 
-    Members are fetched for the active workspaces named in ``workspace_members_of`` (None: all).
+    Members are fetched for the active workspaces named in ``workspace_members_of`` (None: all);
+    keys only ``with_api_keys`` (export writes none).
     """
     me, (members, invites), spaces, keys = await gather_or_cancel(
         client.me(),
         fetch_people(client),
         fetch_workspaces(client),
-        client.list_api_keys(status="active"),
+        client.list_api_keys(status="active") if with_api_keys else _nothing(),
     )
     return Current(
         organization=organization_from(me),
@@ -54,6 +58,10 @@ async def fetch_people(client: AdminClient) -> tuple[tuple[Member, ...], tuple[I
     members = tuple(sorted((member_from(u) for u in users), key=lambda m: m.email))
     emails = {m.email for m in members}
     return members, open_invites((invite_from(i) for i in invites), exclude=emails)
+
+
+async def _nothing() -> list[JSON]:
+    return []
 
 
 async def fetch_workspaces(client: AdminClient) -> tuple[Workspace, ...]:

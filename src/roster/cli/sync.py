@@ -175,7 +175,7 @@ commands = [plan, apply, export]
 async def _fetch_everything(settings: ApiSettings) -> Current:
     """The organization with the members of every workspace, as export writes it."""
     async with open_client(settings, warn=warn) as client:
-        return await fetch_state(client, workspace_members_of=None)
+        return await fetch_state(client, workspace_members_of=None, with_api_keys=False)
 
 
 async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
