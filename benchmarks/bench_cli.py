@@ -36,11 +36,16 @@ class Import:
     depth: int
 
 
+CLICK = "python -c 'import click'"
+
+
 def commands() -> list[tuple[str, list[str]]]:
     return [
         ("python -c pass (baseline)", [sys.executable, "-c", "pass"]),
+        (CLICK, [sys.executable, "-c", "import click"]),
         ("python -m roster --help", [sys.executable, "-m", "roster", "--help"]),
         ("roster --help", [str(ROSTER), "--help"]),
+        ("roster --version", [str(ROSTER), "--version"]),
         ("roster validate examples/startup", [str(ROSTER), "validate", str(EXAMPLE)]),
     ]
 
@@ -85,15 +90,19 @@ def parse_import(line: str) -> Import | None:
 
 
 def print_startup(runs: int, envs: list[tuple[str, dict[str, str]]]) -> None:
-    print(f"Cold start, {runs} runs each after one warm-up run (seconds)")
-    print(f"{'command':<34} {'bytecode':<20} {'median':>7} {'min':>7} {'max':>7}")
-    for label, command in commands():
-        for env_label, env in envs:
+    print(f"Cold start, {runs} runs each after one warm-up run (seconds; x: / {CLICK})")
+    print(f"{'command':<34} {'bytecode':<20} {'median':>7} {'min':>7} {'max':>7} {'x':>6}")
+    for env_label, env in envs:
+        reference = 0.0
+        for label, command in commands():
             wall_times(command, 1, env)
             times = wall_times(command, runs, env)
+            median = statistics.median(times)
+            reference = median if label == CLICK else reference
+            ratio = f"{median / reference:.2f}" if reference else "-"
             print(
-                f"{label:<34} {env_label:<20} {statistics.median(times):>7.3f}"
-                f" {min(times):>7.3f} {max(times):>7.3f}"
+                f"{label:<34} {env_label:<20} {median:>7.3f}"
+                f" {min(times):>7.3f} {max(times):>7.3f} {ratio:>6}"
             )
 
 

@@ -4,8 +4,11 @@ commands it tells people to copy exist and do what it shows.
 
 from __future__ import annotations
 
+import inspect
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,3 +199,25 @@ def test_the_options_the_readme_names_exist() -> None:
     assert named <= every_option
     assert "`roster --debug ...`" in section("Commands")
     assert "--debug" in options_of(main)
+
+
+def test_the_command_list_of_help_says_what_each_command_says_of_itself() -> None:
+    from roster.cli import COMMANDS as SUMMARIES
+
+    for name, (_, summary) in SUMMARIES.items():
+        help_text = COMMANDS[name].help or ""
+        assert summary == inspect.cleandoc(help_text).split("\n\n")[0], name
+
+
+def test_help_and_version_import_no_command() -> None:
+    script = (
+        "import sys; from roster.cli import main\n"
+        "for args in (['--help'], ['--version']):\n"
+        "    try: main(args)\n"
+        "    except SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('roster.')))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[-1]
+    assert shown == "['roster.cli']"

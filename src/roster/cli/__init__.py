@@ -8,29 +8,55 @@ since it may quote names from the files or the API.
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from typing import Any
 
 import click
 
 from roster import __version__
-from roster.errors import RosterError
-from roster.untrusted import printable, without_keys
 
-# Each command's module is imported only when that command runs (or help lists it), so that
-# `roster validate` in a pre-commit hook does not pay for the emulator or the reports.
-COMMAND_MODULES = {
-    "validate": "roster.cli.validate",
-    "plan": "roster.cli.sync",
-    "apply": "roster.cli.sync",
-    "export": "roster.cli.sync",
-    "org": "roster.cli.reports",
-    "members": "roster.cli.reports",
-    "usage": "roster.cli.reports",
-    "cost": "roster.cli.reports",
-    "report": "roster.cli.reports",
-    "emulator": "roster.cli.emulator",
+# Each command's module is imported only when that command runs, so that `roster validate` in a
+# pre-commit hook does not pay for the emulator or the reports, and `roster --help` lists them
+# all without importing any: the summary here is the first paragraph of each command's help
+# (tests/test_docs.py keeps the two the same).
+COMMANDS = {
+    "validate": (
+        "roster.cli.validate",
+        "Check roster files offline: schema, roles, emails, duplicates. Sends no request.",
+    ),
+    "plan": (
+        "roster.cli.sync",
+        "Show what apply would change in the organization, changing nothing.",
+    ),
+    "apply": (
+        "roster.cli.sync",
+        "Show the plan, ask for a typed 'yes', then make the organization match the files.",
+    ),
+    "export": (
+        "roster.cli.sync",
+        "Write the organization as it stands as a roster file (export, then plan: no changes).",
+    ),
+    "org": (
+        "roster.cli.reports",
+        "Show the organization: name, id, members by role, open invites, active workspaces.",
+    ),
+    "members": (
+        "roster.cli.reports",
+        "List members and open invites: email, name, role, status, joined or expiry date.",
+    ),
+    "usage": (
+        "roster.cli.reports",
+        "Token usage: uncached input, cache reads, cache writes and output, per group.",
+    ),
+    "cost": ("roster.cli.reports", "Cost in US dollars, from the daily cost report, per group."),
+    "report": (
+        "roster.cli.reports",
+        "The daily dashboard: tokens, cost, top models, members and a chart per day.",
+    ),
+    "emulator": (
+        "roster.cli.emulator",
+        "An in-memory Admin API emulator, for trying roster without touching a real organization.",
+    ),
 }
 
 
@@ -38,14 +64,26 @@ class RosterGroup(click.Group):
     """A click group that turns known failures into one line and a documented exit code."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMAND_MODULES)
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module = COMMAND_MODULES.get(cmd_name)
-        if module is None:
+        if cmd_name not in COMMANDS:
             return None
+        module, _ = COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(module), cmd_name)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, from the summaries above: no command is imported."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))
+        # A bare command carrying the summary shortens it as click shortens a command's help.
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit))
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def make_context(
         self,
@@ -60,6 +98,9 @@ class RosterGroup(click.Group):
             raise _redacted(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
+        from roster.errors import RosterError  # noqa: PLC0415  (not needed for --help or --version)
+        from roster.untrusted import printable, without_keys  # noqa: PLC0415
+
         try:
             return super().invoke(ctx)
         except RosterError as exc:
@@ -71,6 +112,8 @@ class RosterGroup(click.Group):
 
 def _redacted(exc: click.ClickException) -> click.ClickException:
     """click quotes the values it refuses; a key pasted as one must not be shown."""
+    from roster.untrusted import without_keys  # noqa: PLC0415
+
     text = exc.format_message()
     if without_keys(text) == text:
         return exc
@@ -82,6 +125,10 @@ def _redacted(exc: click.ClickException) -> click.ClickException:
 
 
 def _configure_logging(debug: bool) -> None:
+    if not debug:
+        return
+    import logging  # noqa: PLC0415  (only --debug logs)
+
     logger = logging.getLogger("roster")
     if debug and not any(getattr(h, "roster_debug", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
