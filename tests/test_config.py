@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
 
 from roster import config
 from roster.config import MAX_FILE_BYTES, load_config, roster_files, roster_schema
-from roster.desired import FILE_ROLES, OrganizationRef, Policy, RemovalLimit
+from roster.desired import FILE_ROLES, Desired, OrganizationRef, Policy, RemovalLimit
 from roster.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -341,3 +344,102 @@ def test_the_schema_is_found_installed_or_not(
         assert config.roster_schema() == ({"title": "packaged"} if packaged else source_tree)
     finally:
         config.roster_schema.cache_clear()
+
+
+# --- the fast path vouches only for what the careful path accepts, and reads it the same ---------
+
+
+def careful(paths: list[Path]) -> Desired:
+    files = roster_files(paths)
+    return config._merge([config._load_document(path, config._read_text(path)) for path in files])
+
+
+def sound(paths: list[Path]) -> Desired | None:
+    files = roster_files(paths)
+    return config._load_sound([(path, config._read_text(path)) for path in files])
+
+
+@pytest.mark.parametrize("name", [name for name, *_ in BAD_FILES])
+def test_the_fast_path_vouches_for_no_bad_file(name: str) -> None:
+    path = BAD / name
+    try:
+        texts = [(p, config._read_text(p)) for p in roster_files([path])]
+    except ConfigError:
+        return  # unreadable: refused before either path parses anything
+    assert config._load_sound(texts) is None
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [[EXAMPLES / "startup" / "roster.yaml"], [EXAMPLES / "enterprise"]],
+    ids=["startup", "enterprise"],
+)
+def test_the_fast_path_reads_the_examples_as_the_careful_one_does(paths: list[Path]) -> None:
+    assert sound(paths) == careful(paths)
+
+
+SCALARS = st.sampled_from(
+    [
+        "user",
+        "admin",
+        "developer",
+        "yes",
+        "~",
+        "2026-01-01",
+        "!!str user",
+        "'user'",
+        "12",
+        "workspace_user",
+        "*a",
+        "&a user",
+        "[user]",
+        "{a: b}",
+        '"a\\tb"',
+        "0x1F",
+        "user # note",
+    ]
+)
+KEYS = st.sampled_from(
+    [
+        "ann@acme.io",
+        "ANN@acme.io",
+        "bob@acme.io",
+        "<<",
+        "~",
+        "2026-01-01",
+        "'ann@acme.io'",
+        "? ann@acme.io",
+        "yes",
+        "1",
+        "Research",
+        "members",
+        "unmanaged",
+        "ignore",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    members=st.lists(st.tuples(KEYS, SCALARS), max_size=5),
+    workspace=st.lists(st.tuples(KEYS, SCALARS), max_size=3),
+    policy=st.lists(st.tuples(KEYS, SCALARS), max_size=2),
+)
+def test_what_the_fast_path_accepts_the_careful_one_accepts_the_same(
+    members: list[tuple[str, str]],
+    workspace: list[tuple[str, str]],
+    policy: list[tuple[str, str]],
+) -> None:
+    lines = ["members:", *([f"  {k}: {v}" for k, v in members] or ["  {}"])]
+    if policy:
+        lines += ["policy:", *(f"  {k}: {v}" for k, v in policy)]
+    if workspace:
+        lines += ["workspaces:", "  Research:", "    members:"]
+        lines += [f"      {k}: {v}" for k, v in workspace]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "roster.yaml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        fast = sound([path])
+        if fast is None:
+            return
+        assert careful([path]) == fast
