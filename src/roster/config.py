@@ -14,6 +14,7 @@ import importlib.resources
 import json
 import os
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -621,7 +622,7 @@ class _Merge:
         elif (glob := policy.ignoring_glob(email)) is not None:
             self.add(document, where, f"{listed} is a member but policy.ignore '{glob}' matches it")
         else:
-            self.members[email] = role
+            self.members[email] = sys.intern(role)  # a few roles, held once each
             self.listed_at[email] = (document, where)
 
     def workspaces_of(self, document: _Document) -> None:
@@ -641,7 +642,7 @@ class _Merge:
             if listed.lower() in members:
                 self.add(document, member_where, f"{listed} is listed twice in workspace '{name}'")
             elif self.workspace_member_ok(document, member_where, role):
-                members[listed.lower()] = role
+                members[listed.lower()] = sys.intern(role)
         archived = bool(section.get("archived", False))
         if archived and members:
             self.add(document, where, f"workspace '{name}' is archived: it cannot list members")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from typing import Any
+import sys
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from typing import Any, TypeVar
 
 from roster.api import AdminClient
 from roster.concurrency import gather_or_cancel
@@ -19,6 +20,7 @@ from roster.model import (
 )
 
 JSON = dict[str, Any]
+T = TypeVar("T")
 # Accepted invites became members; deleted ones are never listed.
 OPEN_INVITE_STATUSES = ("pending", "expired")
 
@@ -52,12 +54,18 @@ async def fetch_state(
 
 async def fetch_people(client: AdminClient) -> tuple[tuple[Member, ...], tuple[Invite, ...]]:
     """Members by email, and the open invites of people who are not members yet."""
+    # Each page is made values as it comes: the API's objects are never all held at once.
     users, invites = await gather_or_cancel(
-        client.list_users(), client.list_invites(statuses=OPEN_INVITE_STATUSES)
+        _values(client.users(), member_from),
+        _values(client.invites(statuses=OPEN_INVITE_STATUSES), invite_from),
     )
-    members = tuple(sorted((member_from(u) for u in users), key=lambda m: m.email))
+    members = tuple(sorted(users, key=lambda m: m.email))
     emails = {m.email for m in members}
-    return members, open_invites((invite_from(i) for i in invites), exclude=emails)
+    return members, open_invites(invites, exclude=emails)
+
+
+async def _values(items: AsyncIterator[JSON], value: Callable[[JSON], T]) -> list[T]:
+    return [value(item) async for item in items]
 
 
 async def _nothing() -> list[JSON]:
@@ -83,8 +91,10 @@ async def _workspace_members(
     client: AdminClient, workspaces: Iterable[Workspace], names: Collection[str] | None
 ) -> tuple[WorkspaceMember, ...]:
     wanted = [w for w in workspaces if not w.archived and (names is None or w.name in names)]
-    pages = await gather_or_cancel(*(client.list_workspace_members(w.id) for w in wanted))
-    return tuple(workspace_member_from(m) for page in pages for m in page)
+    pages = await gather_or_cancel(
+        *(_values(client.workspace_members(w.id), workspace_member_from) for w in wanted)
+    )
+    return tuple(member for page in pages for member in page)
 
 
 def member_from(user: JSON) -> Member:
@@ -92,7 +102,7 @@ def member_from(user: JSON) -> Member:
         id=_text(user, "id", "a user"),
         email=_text(user, "email", "a user").lower(),
         name=_optional_text(user, "name", "a user") or "",
-        role=_text(user, "role", "a user"),
+        role=sys.intern(_text(user, "role", "a user")),  # a few roles, held once each
         added_at=_optional_text(user, "added_at", "a user") or "",
     )
 
@@ -122,7 +132,7 @@ def workspace_member_from(member: JSON) -> WorkspaceMember:
     return WorkspaceMember(
         workspace_id=_text(member, "workspace_id", "a workspace member"),
         user_id=_text(member, "user_id", "a workspace member"),
-        role=_text(member, "workspace_role", "a workspace member"),
+        role=sys.intern(_text(member, "workspace_role", "a workspace member")),
     )
 
 

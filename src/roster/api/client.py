@@ -107,7 +107,13 @@ class AdminClient:
     async def list_users(
         self, *, email: str | None = None, roles: Iterable[str] | None = None
     ) -> list[JSON]:
-        return await self._list(f"{ORG}/users", [*_scalars(email=email), *_array("roles", roles)])
+        return [user async for user in self.users(email=email, roles=roles)]
+
+    def users(
+        self, *, email: str | None = None, roles: Iterable[str] | None = None
+    ) -> AsyncIterator[JSON]:
+        """Every user, page by page: a large organization's pages need not all be held."""
+        return self.iter_list(f"{ORG}/users", [*_scalars(email=email), *_array("roles", roles)])
 
     async def get_user(self, user_id: str) -> JSON:
         return await self._get(f"{ORG}/users/{user_id}")
@@ -127,8 +133,19 @@ class AdminClient:
         roles: Iterable[str] | None = None,
         statuses: Iterable[str] | None = None,
     ) -> list[JSON]:
+        return [
+            invite async for invite in self.invites(email=email, roles=roles, statuses=statuses)
+        ]
+
+    def invites(
+        self,
+        *,
+        email: str | None = None,
+        roles: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+    ) -> AsyncIterator[JSON]:
         params = [*_scalars(email=email), *_array("roles", roles), *_array("statuses", statuses)]
-        return await self._list(f"{ORG}/invites", params)
+        return self.iter_list(f"{ORG}/invites", params)
 
     async def get_invite(self, invite_id: str) -> JSON:
         return await self._get(f"{ORG}/invites/{invite_id}")
@@ -199,7 +216,10 @@ class AdminClient:
         return f"{ORG}/workspaces/{workspace_id}/members"
 
     async def list_workspace_members(self, workspace_id: str) -> list[JSON]:
-        return await self._list(self._members_path(workspace_id))
+        return [member async for member in self.workspace_members(workspace_id)]
+
+    def workspace_members(self, workspace_id: str) -> AsyncIterator[JSON]:
+        return self.iter_list(self._members_path(workspace_id))
 
     async def get_workspace_member(self, workspace_id: str, user_id: str) -> JSON:
         return await self._get(f"{self._members_path(workspace_id)}/{user_id}")
