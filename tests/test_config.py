@@ -351,7 +351,9 @@ def test_the_schema_is_found_installed_or_not(
 
 def careful(paths: list[Path]) -> Desired:
     files = roster_files(paths)
-    return config._merge([config._load_document(path, config._read_text(path)) for path in files])
+    loaded = [config._load_document(path, config._read_text(path)) for path in files]
+    assert all(problems == [] for _, problems, _ in loaded)
+    return config._merge([document for document, _, _ in loaded], complete=True)
 
 
 def sound(paths: list[Path]) -> Desired | None:

@@ -61,15 +61,48 @@ def load_config(paths: Sequence[Path]) -> Desired:
     """Read, validate and merge the roster files at ``paths`` (files, or directories of them).
 
     Sound files are read at the speed of the parser (``roster.fastload``); when anything is
-    wrong, every file is read again the careful way, which says exactly what and where.
+    wrong, every file is read again the careful way, which says exactly what and where. The
+    ``ConfigError`` raised then carries every problem of every file, in file and line order: a
+    file that cannot be read or fails the schema is left out of the checks across files, and
+    those checks then say nothing that the missing file could make untrue.
     """
-    files = roster_files(paths)
+    files, problems, order = _found_files(paths)
     with _collector_paused():
-        texts = [(path, _read_text(path)) for path in files]
-        desired = _load_sound(texts)
-        if desired is not None:
-            return desired
-        return _merge([_load_document(path, text) for path, text in texts])
+        texts = []
+        for path in files:
+            try:
+                texts.append((path, _read_text(path)))
+            except ConfigError as error:
+                problems.extend(error.problems)
+        if not problems and (sound := _load_sound(texts)) is not None:
+            return sound
+        documents, complete = [], not problems
+        for path, text in texts:
+            try:
+                document, found, usable = _load_document(path, text)
+            except ConfigError as error:  # not YAML at all
+                problems.extend(error.problems)
+                complete = False
+                continue
+            problems.extend(found)
+            complete = complete and not found
+            if usable:
+                documents.append(document)
+        try:
+            desired = _merge(documents, complete=complete)
+        except ConfigError as error:
+            problems.extend(error.problems)
+        if problems:
+            raise ConfigError(None, _in_file_order(problems, order))
+        return desired
+
+
+def _in_file_order(problems: Iterable[Problem], order: Sequence[str]) -> list[Problem]:
+    rank = {name: index for index, name in enumerate(order)}
+    return sorted(
+        problems,
+        key=lambda p: (rank.get(p.file or "", -1), p.file or "", p.line or 0, p.column or 0),
+    )
 
 
 def _load_sound(texts: Sequence[tuple[Path, str]]) -> Desired | None:
@@ -80,7 +113,7 @@ def _load_sound(texts: Sequence[tuple[Path, str]]) -> Desired | None:
             return None
         documents.append(_Document(str(path), data, {}, {}))
     try:
-        return _merge(documents)
+        return _merge(documents, complete=True)
     except ConfigError:  # a problem across files: the careful path locates it
         return None
 
@@ -99,14 +132,34 @@ def _collector_paused() -> Iterator[None]:
 
 
 def roster_files(paths: Sequence[Path]) -> list[Path]:
-    """The files ``paths`` name; a directory stands for the ``*.yaml``/``*.yml`` files under it."""
+    """The files ``paths`` name; a directory stands for the ``*.yaml``/``*.yml`` files under it.
+
+    A path that cannot be used is a problem; every such path is named in one ``ConfigError``.
+    """
+    files, problems, _ = _found_files(paths)
+    if problems:
+        raise ConfigError(None, problems)
+    return files
+
+
+def _found_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem], list[str]]:
+    """The files found, the problems of the paths that cannot be used, and the order of both."""
     if not paths:
         raise ConfigError(".", [Problem("no roster file given")])
     unique: dict[Path, Path] = {}
+    problems: list[Problem] = []
+    order: list[str] = []
     for path in paths:
-        for file in _expand(path):
-            unique.setdefault(file.resolve(), file)
-    return list(unique.values())
+        try:
+            expanded = _expand(path)
+        except ConfigError as error:
+            problems.extend(error.problems)
+            order.extend(problem.file or "." for problem in error.problems)
+            continue
+        for file in expanded:
+            if unique.setdefault(file.resolve(), file) is file:
+                order.append(str(file))
+    return list(unique.values()), problems, order
 
 
 def _expand(path: Path) -> list[Path]:
@@ -253,13 +306,21 @@ class _Document:
         return f"{self.path}:{self.key_position(where)[0]}"
 
 
-def _load_document(path: Path, text: str) -> _Document:
+def _load_document(path: Path, text: str) -> tuple[_Document, list[Problem], bool]:
+    """One file's data and positions, its problems, and whether the data can be merged.
+
+    A ``ConfigError`` when the text is not YAML at all. What the YAML builder refuses (a
+    duplicate key, a tag) and what the schema refuses are told together; a schema problem at a
+    place the builder already named is the same one, not told twice. Data the schema accepts can
+    be merged even when the builder refused something: it holds the first of two equal keys.
+    """
     root = _compose(text, str(path))
-    document = _Builder(str(path)).document(root)
-    problems = sorted(_schema_problems(document), key=lambda p: (p.line or 0, p.column or 0))
-    if problems:
-        raise ConfigError(str(path), problems)
-    return document
+    builder = _Builder(str(path))
+    document = builder.document(root)
+    named = {(p.line, p.column) for p in builder.problems}
+    invalid = [p for p in _schema_problems(document) if (p.line, p.column) not in named]
+    problems = sorted(builder.problems + invalid, key=lambda p: (p.line or 0, p.column or 0))
+    return document, [p.in_file(str(path)) for p in problems], not invalid
 
 
 def _read_text(path: Path) -> str:
@@ -421,9 +482,8 @@ class _Builder:
     constructor: SafeConstructor = field(default_factory=SafeConstructor)
 
     def document(self, root: Node) -> _Document:
+        """The data, without what was refused: the first of two equal keys is kept."""
         data = self.value(root, ())
-        if self.problems:
-            raise ConfigError(self.path, self.problems)
         return _Document(self.path, data, self.keys, self.values)
 
     def value(self, node: Node, where: Where) -> Any:
@@ -595,6 +655,10 @@ class _Merge:
     problems: dict[str, list[Problem]] = field(default_factory=dict)
     workspaces: dict[str, DesiredWorkspace] = field(default_factory=dict)
     workspace_at: dict[str, str] = field(default_factory=dict)
+    # Listed, but refused (twice, or matched by policy.ignore): their workspace lines say nothing.
+    refused: set[str] = field(default_factory=set)
+    # False when a file was left out: a workspace member missing from 'members' may be in it.
+    complete: bool = True
 
     def sections_of(self, document: _Document) -> None:
         for name in SECTIONS_IN_ONE_FILE:
@@ -621,6 +685,7 @@ class _Merge:
             self.add(document, where, _listed_twice(listed, *self.listed_at[email]))
         elif (glob := policy.ignoring_glob(email)) is not None:
             self.add(document, where, f"{listed} is a member but policy.ignore '{glob}' matches it")
+            self.refused.add(email)
         else:
             self.members[email] = sys.intern(role)  # a few roles, held once each
             self.listed_at[email] = (document, where)
@@ -650,7 +715,10 @@ class _Merge:
 
     def workspace_member_ok(self, document: _Document, where: Where, role: str) -> bool:
         email = str(where[-1]).lower()
-        problem = _workspace_member_problem(str(where[-1]), self.members.get(email), role)
+        org_role = self.members.get(email)
+        if org_role is None and (email in self.refused or not self.complete):
+            return False  # already told, or perhaps listed in the file that was left out
+        problem = _workspace_member_problem(str(where[-1]), org_role, role)
         if problem is not None:
             self.add(document, where, f"workspace '{where[1]}': {problem}")
         return problem is None
@@ -659,10 +727,16 @@ class _Merge:
         self.problems.setdefault(document.path, []).append(document.key_problem(where, message))
 
     def raise_problems(self, documents: Sequence[_Document]) -> None:
-        for document in documents:
-            if document.path in self.problems:
-                problems = sorted(self.problems[document.path], key=lambda p: (p.line, p.column))
-                raise ConfigError(document.path, problems)
+        """Every problem found across the documents, each file's in line order."""
+        problems = [
+            problem.in_file(document.path)
+            for document in documents
+            for problem in sorted(
+                self.problems.get(document.path, ()), key=lambda p: (p.line or 0, p.column or 0)
+            )
+        ]
+        if problems:
+            raise ConfigError(None, problems)
 
 
 def _workspace_member_problem(listed: str, org_role: str | None, role: str) -> str | None:
@@ -688,16 +762,19 @@ def _listed_twice(listed: str, first: _Document, first_where: Where) -> str:
     return f"{listed} is listed twice; first at {first.located(first_where)}{case_note}"
 
 
-def _merge(documents: Sequence[_Document]) -> Desired:
-    merge = _Merge()
+def _merge(documents: Sequence[_Document], *, complete: bool) -> Desired:
+    """The documents as one ``Desired``; ``complete`` is False when a file was left out.
+
+    Each stage goes on after a problem, keeping the first of two entries, so that one run tells
+    every problem; what a refused entry would have made wrong later is not told again.
+    """
+    merge = _Merge(complete=complete)
     for document in documents:
         merge.sections_of(document)
-    merge.raise_problems(documents)
     # The policy comes first: whether a member may be listed depends on policy.ignore.
     policy = _policy(merge.section_value("policy") or {})
     for document in documents:
         merge.members_of(document, policy)
-    merge.raise_problems(documents)
     for document in documents:
         merge.workspaces_of(document)
     merge.raise_problems(documents)

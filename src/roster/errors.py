@@ -23,7 +23,7 @@ a user never sees a traceback for a known failure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from roster.untrusted import printable
 
@@ -50,25 +50,42 @@ class Problem:
     message: str
     line: int | None = None
     column: int | None = None
+    file: str | None = None
 
-    def located(self, path: str) -> str:
-        where = path if self.line is None else f"{path}:{self.line}"
-        if self.line is not None and self.column is not None:
-            where = f"{where}:{self.column}"
+    def located(self, path: str | None = None) -> str:
+        """``file:line:column: message``, with what is known of the place."""
+        where = path if path is not None else self.file or "."
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+            if self.column is not None:
+                where = f"{where}:{self.column}"
         return f"{where}: {self.message}"
+
+    def in_file(self, path: str) -> Problem:
+        return self if self.file is not None else replace(self, file=path)
 
 
 class ConfigError(RosterError):
-    """A roster file cannot be used; carries every problem found, in file order."""
+    """Roster files cannot be used; carries every problem found, across files, in order.
 
-    def __init__(self, path: str, problems: Sequence[Problem]) -> None:
-        self.path = path
-        self.problems = tuple(problems)
+    ``str()`` is the first problem on one line with a count of the rest; the CLI shows them all.
+    """
+
+    def __init__(self, path: str | None, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(
+            problem if path is None else problem.in_file(path) for problem in problems
+        )
         first = self.problems[0]
+        self.path = first.file or "."
         more = len(self.problems) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         # One line whatever the file holds: a name in it may carry a newline or an escape.
-        super().__init__(printable(first.located(path) + suffix))
+        super().__init__(printable(first.located() + suffix))
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The files with a problem, in the order of the problems."""
+        return tuple(dict.fromkeys(problem.file or "." for problem in self.problems))
 
     @property
     def line(self) -> int | None:

@@ -98,11 +98,16 @@ class RosterGroup(click.Group):
             raise _redacted(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
-        from roster.errors import RosterError  # noqa: PLC0415  (not needed for --help or --version)
+        from roster.errors import ConfigError, RosterError  # noqa: PLC0415  (not for --help)
         from roster.untrusted import printable, without_keys  # noqa: PLC0415
 
         try:
             return super().invoke(ctx)
+        except ConfigError as exc:
+            from roster.cli.problems import show_problems  # noqa: PLC0415
+
+            show_problems(exc)
+            ctx.exit(exc.exit_code)
         except RosterError as exc:
             click.echo(f"Error: {printable(without_keys(str(exc)))}", err=True)
             ctx.exit(exc.exit_code)
