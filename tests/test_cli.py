@@ -681,7 +681,7 @@ def test_a_saved_plan_is_applied_exactly(tmp_path: Path) -> None:
     saved = roster("plan", "--sandbox", "--out", "plan.json", STARTUP)
     assert saved.exit_code == 0
     assert saved.stderr == (
-        f"Saved the plan to plan.json; apply it with: roster apply plan.json {STARTUP}\n"
+        f"Saved the plan to plan.json; apply it with: roster apply --sandbox plan.json {STARTUP}\n"
     )
     applied = roster("apply", "--sandbox", "--yes", "plan.json", STARTUP)
     assert applied.exit_code == 0
@@ -835,7 +835,7 @@ def test_a_signed_plan_applies_and_a_resealed_one_is_refused(
     saved = roster("plan", *options, "--out", "plan.json", "roster.yaml", env=env)
     assert saved.stderr == (
         "Saved the plan to plan.json (signed with ROSTER_PLAN_KEY);"
-        " apply it with: roster apply plan.json roster.yaml\n"
+        f" apply it with: roster apply --api-url {emulator.base} plan.json roster.yaml\n"
     )
     text = (in_tmp_cwd / "plan.json").read_text()
     assert PLAN_KEY not in text

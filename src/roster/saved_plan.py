@@ -67,6 +67,9 @@ class SavedPlan:
     state: Mapping[str, Any]
     config_digest: str
     created_at: str
+    digest: str = ""
+    roster_version: str = ""
+    signed: bool = False
 
     @property
     def state_fingerprint(self) -> str:
@@ -109,9 +112,14 @@ def write_text(path: Path, text: str) -> None:
         raise RosterError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
-def read_saved_plan(path: Path, key: Secret | None = None) -> SavedPlan:
+def read_saved_plan(path: Path, key: Secret | None = None, *, to_apply: bool = True) -> SavedPlan:
     """The saved plan at ``path``; refused if modified, from another format, or (with ``key``,
-    or when the file is signed) not signed with ``ROSTER_PLAN_KEY``."""
+    or when the file is signed) not signed with ``ROSTER_PLAN_KEY``.
+
+    ``to_apply=False`` reads a plan only to show it: a signed plan is read without a key then
+    (its ``signed`` says so, unchecked), and an unsigned one with a key; with a key, a signature
+    is checked all the same.
+    """
     document = _load(path)
     version = document.get("format_version")
     if version != FORMAT_VERSION:
@@ -123,7 +131,8 @@ def read_saved_plan(path: Path, key: Secret | None = None) -> SavedPlan:
     if document.get("digest") != fingerprint(body):
         raise PlanFileError(f"{path}: the plan file was modified after roster wrote it; plan again")
     unsigned = {k: v for k, v in body.items() if k != "signature"}
-    check_signature(str(path), unsigned, body.get("signature"), key)
+    if to_apply or (key is not None and body.get("signature") is not None):
+        check_signature(str(path), unsigned, body.get("signature"), key)
     try:
         return SavedPlan(
             plan=plan_from_data(body["plan"]),
@@ -131,6 +140,9 @@ def read_saved_plan(path: Path, key: Secret | None = None) -> SavedPlan:
             state=dict(body["state"]),
             config_digest=str(body["config_digest"]),
             created_at=str(body["created_at"]),
+            digest=str(document["digest"]),
+            roster_version=str(body.get("roster_version", "")),
+            signed=body.get("signature") is not None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise PlanFileError(f"{path}: not a usable roster plan file ({error!r})") from None

@@ -32,6 +32,10 @@ COMMANDS = {
         "roster.cli.sync",
         "Show the plan, ask for a typed 'yes', then make the organization match the files.",
     ),
+    "show": (
+        "roster.cli.show",
+        "Show a plan saved by `roster plan --out FILE`, without contacting the API.",
+    ),
     "export": (
         "roster.cli.sync",
         "Write the organization as it stands as a roster file (export, then plan: no changes).",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import click
 
 from roster.api import AdminClient
+from roster.api.http import DEFAULT_BASE_URL
 from roster.apply import ApplyReport, apply_plan
 from roster.cli.apply_output import finish, show_progress
 from roster.cli.arguments import path_option, paths_argument
@@ -107,7 +109,8 @@ def plan(
     """
     key = plan_key() if out is not None else None  # a key too short to use fails before any read
     desired = load_config(paths)
-    planned = run(_compute(desired, settings_from(options)))
+    settings = settings_from(options)
+    planned = run(_compute(desired, settings))
     click.echo(_render(planned.plan, output_format), nl=False)
     check_removal_guard(planned.plan, planned.current, desired.policy, force)
     if out is not None:
@@ -115,7 +118,7 @@ def plan(
         write_saved_plan(
             out, planned.plan, desired, planned.current, files=files, now=_now(), key=key
         )
-        _saved(out, paths, signed=key is not None)
+        _saved(out, paths, settings, signed=key is not None)
     if detailed_exitcode and not planned.plan.is_empty:
         raise click.exceptions.Exit(EXIT_CHANGES_PRESENT)
 
@@ -188,11 +191,18 @@ async def _planned(client: AdminClient, desired: Desired) -> Planned:
     return Planned(current, compute_plan(desired, current))
 
 
-def _saved(out: Path, paths: tuple[Path, ...], *, signed: bool) -> None:
+def _saved(out: Path, paths: tuple[Path, ...], settings: ApiSettings, *, signed: bool) -> None:
+    """Where the plan went, and the apply that uses it against the same API as the plan did."""
     shown, files = printable(str(out)), " ".join(printable(str(p)) for p in paths)
     how = " (signed with ROSTER_PLAN_KEY)" if signed else ""
+    target = ""
+    if settings.sandbox:
+        target = "--sandbox "
+    elif settings.api_url != DEFAULT_BASE_URL and not os.environ.get("ROSTER_API_URL"):
+        target = f"--api-url {printable(settings.api_url)} "
     click.echo(
-        f"Saved the plan to {shown}{how}; apply it with: roster apply {shown} {files}", err=True
+        f"Saved the plan to {shown}{how}; apply it with: roster apply {target}{shown} {files}",
+        err=True,
     )
 
 
