@@ -126,3 +126,32 @@ def test_a_missing_plan_file_is_one_line() -> None:
     shown = roster("show", "nothing.json")
     assert (shown.exit_code, shown.stdout) == (1, "")
     assert shown.stderr == "Error: nothing.json: no such file or directory\n"
+
+
+def test_schema_writes_the_shipped_schema_with_its_id() -> None:
+    shipped = (Path(__file__).parent.parent / "schemas" / "roster.schema.json").read_text()
+    printed = roster("schema")
+    assert (printed.exit_code, printed.stdout, printed.stderr) == (0, shipped, "")
+    assert json.loads(printed.stdout)["$id"] == "urn:roster:schema:roster-file:1"
+    written = roster("schema", "-o", "roster/roster.schema.json")
+    assert (written.exit_code, written.stdout) == (1, "")  # no such directory yet
+    Path("roster").mkdir()
+    written = roster("schema", "-o", "roster/roster.schema.json")
+    assert (written.exit_code, written.stdout, written.stderr) == (
+        0,
+        "",
+        "Wrote roster/roster.schema.json.\n",
+    )
+    assert Path("roster/roster.schema.json").read_text() == shipped
+
+
+def test_an_exported_file_names_the_schema_beside_it() -> None:
+    Path("roster").mkdir()
+    assert roster("export", "--sandbox", "-o", "roster/org.yaml").exit_code == 0
+    assert roster("schema", "-o", "roster/roster.schema.json").exit_code == 0
+    first = Path("roster/org.yaml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=roster.schema.json"
+    target = Path("roster") / first.split("$schema=")[1]
+    assert json.loads(target.read_text())["title"] == "roster file"
+    # The schema file beside the roster files is not read as one: they are *.yaml.
+    assert roster("validate", "roster").stdout.startswith("Valid: 1 file,")

@@ -244,12 +244,16 @@ def _require_regular(path: Path, mode: int) -> None:
 @functools.cache
 def roster_schema() -> Mapping[str, Any]:
     """The JSON Schema of a roster file: packaged in the wheel, or ``schemas/`` in a source tree."""
+    schema: dict[str, Any] = json.loads(roster_schema_text())
+    return schema
+
+
+def roster_schema_text() -> str:
+    """The schema file's text, as it ships."""
     packaged = importlib.resources.files("roster") / "schemas" / SCHEMA_NAME
     # An editable install maps only src/ into the package; the schema then lives in the repo.
     source_tree = Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_NAME
-    text = (packaged if packaged.is_file() else source_tree).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return (packaged if packaged.is_file() else source_tree).read_text(encoding="utf-8")
 
 
 @functools.cache

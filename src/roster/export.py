@@ -29,6 +29,9 @@ from roster.untrusted import is_unsafe, printable
 _PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9.\-]+\Z")
 # Roles a file states: plain words that YAML reads as text (unlike yes, no, null...).
 _PLAIN_ROLES = FILE_ROLES | ASSIGNABLE_WORKSPACE_ROLES
+# Editors with yaml-language-server read the schema named here, beside the file: `roster schema
+# -o DIR/roster.schema.json` writes it there.
+SCHEMA_MODELINE = "# yaml-language-server: $schema=roster.schema.json"
 
 
 def render_roster_file(current: Current) -> str:
@@ -38,6 +41,7 @@ def render_roster_file(current: Current) -> str:
     if not organization.name:  # a file cannot state an empty name; the id says enough
         del identity["name"]
     lines = [
+        SCHEMA_MODELINE,
         _comment(f"Exported by roster from {_flow(organization.name)} ({_flow(organization.id)})."),
         "",
         *_yaml({"organization": identity}),

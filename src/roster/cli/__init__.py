@@ -32,6 +32,10 @@ COMMANDS = {
         "roster.cli.sync",
         "Show the plan, ask for a typed 'yes', then make the organization match the files.",
     ),
+    "schema": (
+        "roster.cli.schema",
+        "Write the JSON Schema of roster files, for editors to complete and check them.",
+    ),
     "show": (
         "roster.cli.show",
         "Show a plan saved by `roster plan --out FILE`, without contacting the API.",
