@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from roster.timestamps import parse_timestamp
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -21,10 +23,7 @@ def format_time(moment: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     """Parse an RFC 3339 timestamp; a missing offset means UTC. Raises ``ValueError``."""
-    moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    return parse_timestamp(text)
 
 
 class Clock:

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from roster.timestamps import parse_timestamp
+
 WIDTHS = {"1d": timedelta(days=1), "1h": timedelta(hours=1), "1m": timedelta(minutes=1)}
 # The most buckets one report request may ask for, by bucket width (admin-api.md §12, §14).
 USAGE_MAX_BUCKETS = {"1d": 31, "1h": 168, "1m": 1440}
@@ -68,12 +70,9 @@ def _absolute(text: str) -> datetime:
     try:
         if _DAY.match(text):
             return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-        moment = datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text))
+        return parse_timestamp(text)
     except ValueError:
         raise DateError(f"{text!r} is not a date; use {DATE_HELP}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def floor_to(moment: datetime, width: str) -> datetime:
