@@ -17,6 +17,9 @@ from roster.emulator.control import watch_controls
 from roster.emulator.strict import STRICT_ENV
 
 os.environ.setdefault(STRICT_ENV, "1")
+# Progress on stderr is tested in test_progress.py; elsewhere stderr holds only the warnings and
+# errors the tests assert exactly, and a terminal shows only what the tests compare.
+os.environ.setdefault("ROSTER_QUIET", "1")
 
 
 @pytest.fixture

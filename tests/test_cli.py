@@ -306,7 +306,8 @@ def test_a_wrong_option_is_a_usage_error() -> None:
     result = roster("plan", "--sandbox", "--format", "xml", STARTUP)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.endswith(
-        "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json', 'markdown'.\n"
+        "Error: Invalid value for '--format' (env var: 'ROSTER_FORMAT'):"
+        " 'xml' is not one of 'text', 'json', 'markdown'.\n"
     )
 
 

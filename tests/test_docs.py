@@ -160,6 +160,28 @@ def test_the_readme_shows_what_plan_really_prints(
     assert shown == result.stdout
 
 
+def test_the_readme_report_is_what_following_the_readme_in_order_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    then = code_blocks("sh")[1]  # apply, plan, export, report: what "Try it" says to run next
+    first = TRY_IT.rsplit(" && ", maxsplit=1)[-1]
+    steps = [first, *(line.split("#")[0] for line in then.splitlines())]
+    outputs = {}
+    for step in steps:
+        words = shlex.split(step)
+        assert words[0] == "roster", step
+        arguments = [str(ROOT / w) if w.startswith("examples/") else w for w in words[1:]]
+        result = CliRunner().invoke(main, arguments)
+        assert result.exit_code == 0, (step, result.output)
+        outputs[" ".join(words)] = result.stdout
+    assert "roster report --sandbox" in outputs
+    shown = next(block for block in code_blocks("text") if block.startswith("$ roster report"))
+    command, _, expected = shown.partition("\n")
+    assert outputs[command.removeprefix("$ ")] == expected
+
+
 def ci_commands() -> list[str]:
     return [
         line.strip()

@@ -61,6 +61,7 @@ def api(server: tuple[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("COLUMNS", "80")  # the golden tables are a terminal's, 80 wide
     return tmp_path
 
 

@@ -244,7 +244,7 @@ def test_the_injected_policy_of_an_organization_name_is_only_text(tmp_path: Path
     data = yaml.safe_load(text)
     assert list(data) == ["organization", "members"]
     assert data["organization"]["name"] == name
-    assert text.splitlines()[0] == (
+    assert text.splitlines()[1] == (
         '# Exported by roster from "Acme\\npolicy:\\n  unmanaged: remove\\n  max_removals:'
         ' 100%\\n#" (org-1).'
     )

@@ -1,17 +1,20 @@
 """Applies a plan: the only place roster writes to the organization.
 
-Changes run phase by phase (invites and role changes, then removals), concurrently within a
+Changes run phase by phase (invites and role changes, then removals), a few at a time within a
 phase. One failing change does not stop the others. A change whose request failed is read back
 before it is reported: it may have been made (the answer was lost) or done already by another
 apply, and only a change that is not made is reported as failed. Because each change is computed
-from state, re-running converges.
+from state, re-running converges. A ``Stopper`` ends a run early and exactly: each change's
+outcome is recorded as it happens, and the report says which were made, which were in flight
+when it was stopped, and which never started.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Literal
@@ -41,7 +44,22 @@ ALREADY_CODES = frozenset(
     }
 )
 
+# How long the changes in flight get to finish once a run is stopped, in seconds.
+STOP_GRACE = 30.0
+# Changes made of two requests, which a stop at once still lets finish (within the grace): cut
+# between them, a re-invite would leave the person with no invite at all.
+TWO_STEP_KINDS = frozenset({"reinvite"})
+
 Outcome = Literal["done", "already_done", "failed", "unknown", "skipped"]
+ReinviteStep = Literal["deleting", "inviting", "reading_back"]
+REINVITE_CUT: Mapping[ReinviteStep, str] = {
+    "deleting": "stopped while deleting the previous invite; the new one was not sent",
+    "inviting": "the previous invite was deleted; stopped while sending the new one",
+    "reading_back": (
+        "the previous invite was deleted and the new one failed; stopped while reading back"
+        " whether it was made after all"
+    ),
+}
 JSON = dict[str, Any]
 
 
@@ -55,6 +73,10 @@ class HalfDone(RosterError):
 
 class UnexpectedFailure(RosterError):
     """A change that failed in a way roster does not know; reported like any other failure."""
+
+
+class CutShort(RosterError):
+    """A change stopped while in flight: whether its request was carried out is not known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +100,39 @@ class ChangeResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Interruption:
+    """How a stopped run ended. ``in_flight``: the changes running when it was stopped (their
+    results are among the report's); ``not_started``: those never tried. ``halted``: stopped at
+    once; ``timed_out``: the grace ran out before the changes in flight finished."""
+
+    in_flight: tuple[Change, ...]
+    not_started: tuple[Change, ...]
+    halted: bool = False
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ApplyReport:
-    """Every change attempted, in plan order, and the manual ones left for the Console."""
+    """Every change attempted, in plan order, and the manual ones left for the Console.
+
+    ``interruption`` is set when the run was stopped before it tried every change.
+    """
 
     results: tuple[ChangeResult, ...]
     manual: tuple[Change, ...]
+    interruption: Interruption | None = None
+
+    @property
+    def finished_first(self) -> tuple[ChangeResult, ...]:
+        """The results of the changes that ended before the run was stopped."""
+        in_flight = self.interruption.in_flight if self.interruption else ()
+        return tuple(r for r in self.results if r.change not in in_flight)
+
+    @property
+    def in_flight(self) -> tuple[ChangeResult, ...]:
+        """The results of the changes that were in flight when the run was stopped."""
+        in_flight = self.interruption.in_flight if self.interruption else ()
+        return tuple(r for r in self.results if r.change in in_flight)
 
     @property
     def applied(self) -> tuple[Change, ...]:
@@ -106,6 +156,78 @@ class ApplyReport:
 
 
 Progress = Callable[[ChangeResult], None]
+Numbered = tuple[int, Change]  # a change and its place in the plan
+
+
+class Stopper:
+    """How a person stops a running ``apply_plan`` (the CLI calls it on Ctrl-C).
+
+    ``stop()``: no new change starts; those in flight get ``grace`` seconds to finish, then are
+    cut short. ``halt()``: cut them short now, except a two-step change already begun, which
+    keeps what is left of the grace to finish both steps. A change cut short has an unknown
+    outcome, which the next plan shows.
+    """
+
+    def __init__(
+        self, grace: float = STOP_GRACE, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.grace = grace
+        self.halted = False
+        self._clock = clock
+        self._deadline: float | None = None
+        self._running: dict[int, Change] = {}
+        self._at_stop: dict[int, Change] = {}
+        self._wake = asyncio.Event()
+
+    @property
+    def stopping(self) -> bool:
+        return self._deadline is not None
+
+    @property
+    def in_flight(self) -> int:
+        """How many changes are being made now."""
+        return len(self._running)
+
+    @property
+    def finishing(self) -> int:
+        """How many of the changes in flight a halt lets finish: two-step ones already begun."""
+        return sum(change.kind in TWO_STEP_KINDS for change in self._running.values())
+
+    def stop(self) -> None:
+        if self._deadline is None:
+            self._deadline = self._clock() + self.grace
+            self._at_stop = dict(self._running)
+            self._wake.set()
+
+    def halt(self) -> None:
+        self.stop()
+        self.halted = True
+        self._wake.set()
+
+    def stopped_in_flight(self) -> tuple[Change, ...]:
+        """The changes that were in flight when ``stop()`` came, in plan order."""
+        return tuple(change for _, change in sorted(self._at_stop.items()))
+
+    def started(self, index: int, change: Change) -> None:
+        self._running[index] = change
+
+    def finished(self, index: int) -> None:
+        del self._running[index]
+
+    def time_left(self) -> float | None:
+        """Seconds until the changes in flight are cut short; None before a stop."""
+        return None if self._deadline is None else max(self._deadline - self._clock(), 0.0)
+
+    async def wait(self, tasks: Iterable[asyncio.Task[None]], timeout: float | None) -> None:
+        """Until one of ``tasks`` ends, ``stop()`` or ``halt()`` is called, or ``timeout``."""
+        self._wake.clear()
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                [*tasks, woken], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            woken.cancel()
 
 
 async def apply_plan(
@@ -114,29 +236,138 @@ async def apply_plan(
     *,
     progress: Progress | None = None,
     current: Current | None = None,
+    stopper: Stopper | None = None,
+    max_in_flight: int | None = None,
 ) -> ApplyReport:
     """Make every API change of ``plan``; manual changes are never attempted.
 
     ``current`` is the state the plan was computed from: with it, an empty twin of a workspace
     this apply creates (another apply made one at the same time) can be told apart and archived.
+    ``progress`` hears each change's result as it is known; at most ``max_in_flight`` changes
+    are made at once (by default as many as the client has requests in flight); ``stopper``
+    can end the run.
     """
     maker = _Maker(client, {m.id: m.role for m in current.members} if current else {})
-    results: list[ChangeResult] = []
-    for _, phase in groupby(plan.api_changes, key=lambda change: change.phase):
-        results += await _apply_phase(phase, maker, progress)
-    return ApplyReport(results=tuple(results), manual=plan.manual_changes)
+    run = _Run(maker, stopper or Stopper(), progress)
+    numbered = list(enumerate(plan.api_changes))
+    for _, phase in groupby(numbered, key=lambda item: item[1].phase):
+        if run.stopper.stopping:
+            break
+        await run.phase(list(phase), max_in_flight or client.max_concurrency)
+    return run.report(plan)
 
 
-async def _apply_phase(
-    changes: Iterable[Change], maker: _Maker, progress: Progress | None
-) -> list[ChangeResult]:
-    async def run(change: Change) -> ChangeResult:
-        result = await maker.apply(change)
-        if progress is not None:
-            progress(result)
-        return result
+class _Run:
+    """One ``apply_plan``: workers take changes in turn, and each outcome is recorded as it
+    happens, so that a run stopped half-way reports exactly what it did."""
 
-    return list(await asyncio.gather(*(run(change) for change in changes)))
+    def __init__(self, maker: _Maker, stopper: Stopper, progress: Progress | None) -> None:
+        self.maker = maker
+        self.stopper = stopper
+        self.progress = progress
+        self.results: dict[int, ChangeResult] = {}
+        self.making: dict[asyncio.Task[None], Change] = {}
+        self.cut_workers: set[asyncio.Task[None]] = set()
+        self.timed_out = False
+
+    async def phase(self, changes: list[Numbered], width: int) -> None:
+        queue = iter(changes)
+        workers = [asyncio.ensure_future(self.work(queue)) for _ in changes[: max(width, 1)]]
+        try:
+            await self.settle(workers)
+        except BaseException:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+
+    async def work(self, queue: Iterator[Numbered]) -> None:
+        # The stop is looked at before each change is taken: none starts after it.
+        while not self.stopper.stopping:
+            taken = next(queue, None)
+            if taken is None:
+                return
+            await self.make(*taken)
+
+    async def make(self, index: int, change: Change) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.making[task] = change
+        self.stopper.started(index, change)
+        try:
+            result = await self.maker.apply(change)
+        except asyncio.CancelledError:
+            self.record(index, self.maker.cut_short(change, self.why_cut()))
+            raise
+        finally:
+            del self.making[task]
+            self.stopper.finished(index)
+            self.maker.forget(change)
+        self.record(index, result)
+
+    def why_cut(self) -> str:
+        if self.timed_out:
+            return f"still running after {self.stopper.grace:g} s, so stopped"
+        return (
+            "stopped at once, before it finished"
+            if self.stopper.halted
+            else "stopped before it finished"
+        )
+
+    def record(self, index: int, result: ChangeResult) -> None:
+        self.results[index] = result
+        if self.progress is not None:
+            self.progress(result)
+
+    async def settle(self, workers: list[asyncio.Task[None]]) -> None:
+        """Wait for the workers; after a stop, no longer than the grace; after a halt, only
+        for the two-step changes begun."""
+        while pending := [worker for worker in workers if not worker.done()]:
+            time_left = self.stopper.time_left()
+            if time_left == 0:
+                self.timed_out = True
+                self.cut(pending)
+                break
+            if self.stopper.halted:
+                self.cut(worker for worker in pending if not self.finishing(worker))
+            await self.stopper.wait(pending, time_left)
+            _raise_failure(workers)
+        await asyncio.gather(*workers, return_exceptions=True)
+        _raise_failure(workers)
+
+    def finishing(self, worker: asyncio.Task[None]) -> bool:
+        """Whether ``worker`` is making a two-step change, which a halt lets finish."""
+        change = self.making.get(worker)
+        return change is not None and change.kind in TWO_STEP_KINDS
+
+    def cut(self, workers: Iterable[asyncio.Task[None]]) -> None:
+        for worker in workers:
+            if worker not in self.cut_workers:
+                self.cut_workers.add(worker)
+                worker.cancel()
+
+    def report(self, plan: Plan) -> ApplyReport:
+        results = tuple(self.results[index] for index in sorted(self.results))
+        if not self.stopper.stopping:
+            return ApplyReport(results=results, manual=plan.manual_changes)
+        not_started = tuple(
+            change for index, change in enumerate(plan.api_changes) if index not in self.results
+        )
+        interruption = Interruption(
+            in_flight=self.stopper.stopped_in_flight(),
+            not_started=not_started,
+            halted=self.stopper.halted,
+            timed_out=self.timed_out,
+        )
+        return ApplyReport(results, plan.manual_changes, interruption)
+
+
+def _raise_failure(workers: Iterable[asyncio.Task[None]]) -> None:
+    """Re-raise what a worker met beyond its change (a bug, a broken progress callback)."""
+    for worker in workers:
+        error = worker.exception() if worker.done() and not worker.cancelled() else None
+        if error is not None:
+            raise error
 
 
 class _Maker:
@@ -146,6 +377,8 @@ class _Maker:
         self.client = client
         self.org_roles = org_roles
         self.created: dict[str, str] = {}
+        # How far each re-invite in flight got, so that one cut short says which step happened.
+        self.reinvite_steps: dict[Change, ReinviteStep] = {}
 
     async def apply(self, change: Change) -> ChangeResult:
         try:
@@ -157,6 +390,19 @@ class _Maker:
         except Exception as error:  # one change's surprise must not hide the others
             failure = UnexpectedFailure(f"{type(error).__name__}: {error}")
             return await self.settle(change, failure)
+
+    def cut_short(self, change: Change, why: str) -> ChangeResult:
+        """What is known of a change stopped in flight (``why`` says how): for a re-invite, the
+        step it was at."""
+        step = self.reinvite_steps.get(change)
+        if step is None:
+            return ChangeResult(change, "unknown", CutShort(why))
+        return ChangeResult(
+            change, "unknown", CutShort(REINVITE_CUT[step]), _reinvite_left(step, change)
+        )
+
+    def forget(self, change: Change) -> None:
+        self.reinvite_steps.pop(change, None)
 
     async def settle(self, change: Change, error: RosterError) -> ChangeResult:
         """What is true of a change whose request failed: read back before calling it failed."""
@@ -217,11 +463,14 @@ class _Maker:
 
     async def reinvite(self, change: Change) -> None:
         # Invites cannot be edited: the old one goes, then a new one with the desired role.
+        self.reinvite_steps[change] = "deleting"
         with contextlib.suppress(NotFoundError):  # already gone: only the new invite is left
             await self.client.delete_invite(_required(change.invite_id))
+        self.reinvite_steps[change] = "inviting"
         try:
             await self.client.create_invite(change.email, _required(change.to_role))
         except ApiError as error:
+            self.reinvite_steps[change] = "reading_back"
             raise HalfDone(
                 f"the previous invite was deleted, but the new one failed, so {change.email}"
                 f" has no invite now: {error}"
@@ -296,6 +545,13 @@ def is_conflict(error: RosterError) -> bool:
     if isinstance(error, ConflictError | NotFoundError):
         return True
     return isinstance(error, InvalidRequestError) and error.error_code in ALREADY_CODES
+
+
+def _reinvite_left(step: ReinviteStep, change: Change) -> str:
+    """What the next plan tells about a re-invite cut short at ``step``."""
+    if step == "deleting":
+        return f"the next plan will show whether {change.email} still has the previous invite"
+    return f"the next plan will show whether {change.email} has an invite"
 
 
 def _partial_effect(change: Change, error: RosterError) -> str:

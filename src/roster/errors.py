@@ -31,6 +31,7 @@ EXIT_ERROR = 1
 EXIT_CHANGES_PRESENT = 2
 EXIT_UNSAFE = 3
 EXIT_THRESHOLD = 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
 
 
 class RosterError(Exception):

@@ -11,12 +11,13 @@ import httpx
 
 from roster.api import AdminClient, make_http_client
 from roster.credentials import check_base_url, key_file_warning, key_warning, load_admin_key
+from roster.progress import Observer, silent
 from roster.sandbox import SANDBOX_FILE, sandbox_http
 
 
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
-    """Where the API is and how hard roster may press it."""
+    """Where the API is, how hard roster may press it, and whether to show its progress."""
 
     api_url: str
     api_key_file: Path | None = None
@@ -24,6 +25,7 @@ class ApiSettings:
     max_rps: float | None = None
     sandbox: bool = False
     sandbox_file: Path = SANDBOX_FILE
+    quiet: bool = False
 
 
 @asynccontextmanager
@@ -32,22 +34,29 @@ async def open_client(
     *,
     warn: Callable[[str], None],
     transport: httpx.AsyncBaseTransport | None = None,
+    observer: Observer = silent,
 ) -> AsyncIterator[AdminClient]:
-    """An ``AdminClient`` for ``settings``; ``warn`` hears why the key may fail."""
+    """An ``AdminClient`` for ``settings``; ``warn`` hears why the key may fail, ``observer``
+    what the client does (``roster.progress``)."""
     if settings.sandbox:
         async with sandbox_http(settings.sandbox_file) as http:
-            yield _client(http, settings)
+            yield _client(http, settings, observer)
         return
     base_url = check_base_url(settings.api_url)
     key = load_admin_key(settings.api_key_file)
     for warning in _key_warnings(settings, key_warning(key)):
         warn(warning)
     async with make_http_client(base_url, key, transport=transport) as http:
-        yield _client(http, settings)
+        yield _client(http, settings, observer)
 
 
-def _client(http: httpx.AsyncClient, settings: ApiSettings) -> AdminClient:
-    return AdminClient(http, max_concurrency=settings.max_concurrency, max_rps=settings.max_rps)
+def _client(http: httpx.AsyncClient, settings: ApiSettings, observer: Observer) -> AdminClient:
+    return AdminClient(
+        http,
+        max_concurrency=settings.max_concurrency,
+        max_rps=settings.max_rps,
+        observer=observer,
+    )
 
 
 def _key_warnings(settings: ApiSettings, shape_warning: str | None) -> list[str]:

@@ -1,4 +1,8 @@
-"""Fetches the organization's current state from the Admin API as frozen ``Current`` values."""
+"""Fetches the organization's current state from the Admin API as frozen ``Current`` values.
+
+Each kind of object is a phase told to the client's observer, with the count so far after each
+page (``roster.progress``).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from roster.model import (
     Workspace,
     WorkspaceMember,
 )
+from roster.progress import Tally, phase
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -36,11 +41,11 @@ async def fetch_state(
     Members are fetched for the active workspaces named in ``workspace_members_of`` (None: all);
     keys only ``with_api_keys`` (export writes none).
     """
-    me, (members, invites), spaces, keys = await gather_or_cancel(
+    me, (members, invites), spaces, api_keys = await gather_or_cancel(
         client.me(),
         fetch_people(client),
         fetch_workspaces(client),
-        client.list_api_keys(status="active") if with_api_keys else _nothing(),
+        _api_keys(client) if with_api_keys else _nothing(),
     )
     return Current(
         organization=organization_from(me),
@@ -48,27 +53,46 @@ async def fetch_state(
         invites=invites,
         workspaces=spaces,
         workspace_members=await _workspace_members(client, spaces, workspace_members_of),
-        api_keys=tuple(sorted((api_key_from(k) for k in keys), key=lambda k: k.id)),
+        api_keys=tuple(sorted(api_keys, key=lambda k: k.id)),
     )
 
 
 async def fetch_people(client: AdminClient) -> tuple[tuple[Member, ...], tuple[Invite, ...]]:
     """Members by email, and the open invites of people who are not members yet."""
-    # Each page is made values as it comes: the API's objects are never all held at once.
     users, invites = await gather_or_cancel(
-        _values(client.users(), member_from),
-        _values(client.invites(statuses=OPEN_INVITE_STATUSES), invite_from),
+        _read(client, "users", client.user_pages(), member_from),
+        _read(client, "invites", client.invite_pages(statuses=OPEN_INVITE_STATUSES), invite_from),
     )
     members = tuple(sorted(users, key=lambda m: m.email))
     emails = {m.email for m in members}
     return members, open_invites(invites, exclude=emails)
 
 
-async def _values(items: AsyncIterator[JSON], value: Callable[[JSON], T]) -> list[T]:
-    return [value(item) async for item in items]
+async def _read(
+    client: AdminClient, label: str, pages: AsyncIterator[list[JSON]], value: Callable[[JSON], T]
+) -> list[T]:
+    """Every item of ``pages`` made a value, as the phase ``label``."""
+    with phase(client.observer, label) as tally:
+        return await _values(pages, value, tally)
 
 
-async def _nothing() -> list[JSON]:
+async def _values(
+    pages: AsyncIterator[list[JSON]], value: Callable[[JSON], T], tally: Tally | None = None
+) -> list[T]:
+    # Each page is made values as it comes: the API's objects are never all held at once.
+    values: list[T] = []
+    async for page in pages:
+        values += map(value, page)
+        if tally is not None:
+            tally.add(len(page))
+    return values
+
+
+async def _api_keys(client: AdminClient) -> list[ApiKey]:
+    return await _read(client, "API keys", client.api_key_pages(status="active"), api_key_from)
+
+
+async def _nothing() -> list[ApiKey]:
     return []
 
 
@@ -78,10 +102,12 @@ async def fetch_workspaces(client: AdminClient) -> tuple[Workspace, ...]:
     The API lists the Default workspace only when asked to (``include_default``) and marks it no
     other way, so it is the one that a second list without that flag leaves out.
     """
-    everything, named = await gather_or_cancel(
-        client.list_workspaces(include_archived=True, include_default=True),
-        client.list_workspaces(include_archived=True),
-    )
+    with phase(client.observer, "workspaces") as tally:
+        everything, named = await gather_or_cancel(
+            client.list_workspaces(include_archived=True, include_default=True),
+            client.list_workspaces(include_archived=True),
+        )
+        tally.add(len(everything))
     named_ids = {w["id"] for w in named}
     spaces = (workspace_from(w, is_default=w["id"] not in named_ids) for w in everything)
     return tuple(sorted(spaces, key=lambda w: (w.name, w.id)))
@@ -90,11 +116,22 @@ async def fetch_workspaces(client: AdminClient) -> tuple[Workspace, ...]:
 async def _workspace_members(
     client: AdminClient, workspaces: Iterable[Workspace], names: Collection[str] | None
 ) -> tuple[WorkspaceMember, ...]:
+    """The members of the active workspaces named (None: all): a phase counting workspaces."""
     wanted = [w for w in workspaces if not w.archived and (names is None or w.name in names)]
-    pages = await gather_or_cancel(
-        *(_values(client.workspace_members(w.id), workspace_member_from) for w in wanted)
-    )
-    return tuple(member for page in pages for member in page)
+    if not wanted:
+        return ()
+    with phase(client.observer, "workspace members", total=len(wanted)) as tally:
+        lists = await gather_or_cancel(*(_members_of(client, w, tally) for w in wanted))
+    return tuple(member for members in lists for member in members)
+
+
+async def _members_of(
+    client: AdminClient, workspace: Workspace, tally: Tally
+) -> list[WorkspaceMember]:
+    pages = client.workspace_member_pages(workspace.id)
+    members = await _values(pages, workspace_member_from)
+    tally.add(1)
+    return members
 
 
 def member_from(user: JSON) -> Member:

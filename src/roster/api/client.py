@@ -1,7 +1,8 @@
 """The Admin API's endpoints as async methods returning the API's JSON objects.
 
 ``AdminClient`` takes an ``httpx.AsyncClient`` from its caller (real, or one whose transport is
-the emulator), so nothing here knows where the API is. Lists follow every page.
+the emulator), so nothing here knows where the API is. Lists follow every page; the ``*_pages``
+methods hand them over one page at a time, for readers that count as they go.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import httpx
 
 from roster.api.http import JSON, Params, Requester, RetryPolicy
 from roster.errors import NotFoundError, ServerError, UnexpectedAnswerError
+from roster.progress import Observer, silent
 
 ORG = "/v1/organizations"
 PAGE_SIZE = 1000
@@ -42,9 +44,12 @@ class AdminClient:
         max_rps: float | None = None,
         page_size: int = PAGE_SIZE,
         requester: Requester | None = None,
+        observer: Observer = silent,
     ) -> None:
+        """``observer`` hears every request and the readers' progress; a ``requester`` given
+        brings its own."""
         self._requester = requester or Requester(
-            http, retry=retry, max_concurrency=max_concurrency, max_rps=max_rps
+            http, retry=retry, max_concurrency=max_concurrency, max_rps=max_rps, observer=observer
         )
         self._page_size = page_size
 
@@ -53,24 +58,33 @@ class AdminClient:
         """How many HTTP requests were sent so far, retries included."""
         return self._requester.attempts
 
+    @property
+    def max_concurrency(self) -> int:
+        """How many requests this client has in flight at most."""
+        return self._requester.max_concurrency
+
+    @property
+    def observer(self) -> Observer:
+        """Who hears what this client does: readers tell it their phases and counts too."""
+        return self._requester.observer
+
     async def _get(self, path: str, params: Params | None = None) -> JSON:
         return await self._requester.request("GET", path, params=params)
 
-    async def iter_list(self, path: str, params: Params = ()) -> AsyncIterator[JSON]:
-        """Every object of an id-cursor list, following ``after_id=last_id``."""
+    async def pages(self, path: str, params: Params = ()) -> AsyncIterator[list[JSON]]:
+        """Every page of an id-cursor list, following ``after_id=last_id``."""
         cursor: list[tuple[str, str]] = []
         while True:
             query = [*params, ("limit", str(self._page_size)), *cursor]
             page = await self._get(path, query)
             data = _objects(page, path)
-            for item in data:
-                yield item
+            yield data
             if not page.get("has_more") or not data or not page.get("last_id"):
                 return
             cursor = self._next_cursor(path, cursor, "after_id", str(page["last_id"]))
 
     async def _list(self, path: str, params: Params = ()) -> list[JSON]:
-        return [item async for item in self.iter_list(path, params)]
+        return [item async for page in self.pages(path, params) for item in page]
 
     async def report(self, path: str, params: Params) -> list[JSON]:
         """Every bucket of a usage or cost report, following ``page=next_page``."""
@@ -107,13 +121,13 @@ class AdminClient:
     async def list_users(
         self, *, email: str | None = None, roles: Iterable[str] | None = None
     ) -> list[JSON]:
-        return [user async for user in self.users(email=email, roles=roles)]
+        return [user async for page in self.user_pages(email=email, roles=roles) for user in page]
 
-    def users(
+    def user_pages(
         self, *, email: str | None = None, roles: Iterable[str] | None = None
-    ) -> AsyncIterator[JSON]:
+    ) -> AsyncIterator[list[JSON]]:
         """Every user, page by page: a large organization's pages need not all be held."""
-        return self.iter_list(f"{ORG}/users", [*_scalars(email=email), *_array("roles", roles)])
+        return self.pages(f"{ORG}/users", [*_scalars(email=email), *_array("roles", roles)])
 
     async def get_user(self, user_id: str) -> JSON:
         return await self._get(f"{ORG}/users/{user_id}")
@@ -133,19 +147,18 @@ class AdminClient:
         roles: Iterable[str] | None = None,
         statuses: Iterable[str] | None = None,
     ) -> list[JSON]:
-        return [
-            invite async for invite in self.invites(email=email, roles=roles, statuses=statuses)
-        ]
+        pages = self.invite_pages(email=email, roles=roles, statuses=statuses)
+        return [invite async for page in pages for invite in page]
 
-    def invites(
+    def invite_pages(
         self,
         *,
         email: str | None = None,
         roles: Iterable[str] | None = None,
         statuses: Iterable[str] | None = None,
-    ) -> AsyncIterator[JSON]:
+    ) -> AsyncIterator[list[JSON]]:
         params = [*_scalars(email=email), *_array("roles", roles), *_array("statuses", statuses)]
-        return self.iter_list(f"{ORG}/invites", params)
+        return self.pages(f"{ORG}/invites", params)
 
     async def get_invite(self, invite_id: str) -> JSON:
         return await self._get(f"{ORG}/invites/{invite_id}")
@@ -216,10 +229,10 @@ class AdminClient:
         return f"{ORG}/workspaces/{workspace_id}/members"
 
     async def list_workspace_members(self, workspace_id: str) -> list[JSON]:
-        return [member async for member in self.workspace_members(workspace_id)]
+        return await self._list(self._members_path(workspace_id))
 
-    def workspace_members(self, workspace_id: str) -> AsyncIterator[JSON]:
-        return self.iter_list(self._members_path(workspace_id))
+    def workspace_member_pages(self, workspace_id: str) -> AsyncIterator[list[JSON]]:
+        return self.pages(self._members_path(workspace_id))
 
     async def get_workspace_member(self, workspace_id: str, user_id: str) -> JSON:
         return await self._get(f"{self._members_path(workspace_id)}/{user_id}")
@@ -259,10 +272,22 @@ class AdminClient:
         workspace_id: str | None = None,
         created_by_user_id: str | None = None,
     ) -> list[JSON]:
+        pages = self.api_key_pages(
+            status=status, workspace_id=workspace_id, created_by_user_id=created_by_user_id
+        )
+        return [key async for page in pages for key in page]
+
+    def api_key_pages(
+        self,
+        *,
+        status: str | None = None,
+        workspace_id: str | None = None,
+        created_by_user_id: str | None = None,
+    ) -> AsyncIterator[list[JSON]]:
         params = _scalars(
             status=status, workspace_id=workspace_id, created_by_user_id=created_by_user_id
         )
-        return await self._list(f"{ORG}/api_keys", params)
+        return self.pages(f"{ORG}/api_keys", params)
 
     async def get_api_key(self, api_key_id: str) -> JSON:
         return await self._get(f"{ORG}/api_keys/{api_key_id}")

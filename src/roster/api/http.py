@@ -2,7 +2,8 @@
 
 Every httpx failure and every error response becomes an ``ApiError`` here, and nowhere else.
 A request that may have been acted upon before it failed (a dropped connection, a 500) is never
-blindly re-sent when it creates something: the caller's ``recover`` re-reads first.
+blindly re-sent when it creates something: the caller's ``recover`` re-reads first. Each attempt,
+retry and wait is told to an observer (``roster.progress``); the debug log is one more of them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from roster.errors import (
     RateLimitError,
     ServerError,
 )
+from roster.progress import Answered, Event, Observer, Retrying, Waiting, both, silent
 from roster.untrusted import printable, without_keys
 
 JSON = dict[str, Any]
@@ -140,7 +142,10 @@ def make_http_client(
 
 
 class Requester:
-    """Sends requests with bounded concurrency, pacing and retries; returns JSON or raises."""
+    """Sends requests with bounded concurrency, pacing and retries; returns JSON or raises.
+
+    ``observer`` hears of every attempt, retry and wait, as the debug log does.
+    """
 
     def __init__(
         self,
@@ -154,9 +159,13 @@ class Requester:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         pacing: PacingPolicy | None = None,
+        observer: Observer = silent,
     ) -> None:
         self._http = http
+        self.observer = observer
+        self._tell = both(log_answer, observer)
         self._retry = retry or RetryPolicy()
+        self.max_concurrency = max_concurrency
         self._slots = asyncio.Semaphore(max_concurrency)
         self.pacer = Pacer(max_rps, policy=pacing, clock=clock, sleep=sleep)
         self._rng = rng or random.Random()
@@ -191,7 +200,9 @@ class Requester:
                 found = await recover() if recover is not None else None
                 if found is not None:
                     return found
-            not_before = self.pacer.clock() + self._delay(tries.total, outcome.retry_after)
+            delay = self._delay(tries.total, outcome.retry_after)
+            self._tell(_retrying(method, path, outcome.error, tries.total + 1, delay))
+            not_before = self.pacer.clock() + delay
 
     async def _attempt(
         self,
@@ -214,10 +225,10 @@ class Requester:
                     timeout=self._retry.attempt_deadline,
                 )
             except (httpx.HTTPError, asyncio.TimeoutError) as exc:  # transport errors, bad bodies
-                self._log(method, path, params, f"failed: {type(exc).__name__}", started)
+                self._answered(method, path, params, started, error=type(exc).__name__)
                 failure = _timed_out(self._retry) if isinstance(exc, asyncio.TimeoutError) else exc
                 return _transport_failure(failure, method, path, self._http.base_url)
-        self._log(method, path, params, _status_text(response), started)
+        self._answered(method, path, params, started, response=response)
         return self._outcome(response, method, path, started)
 
     def _outcome(
@@ -228,16 +239,34 @@ class Requester:
             fallback = self._delay(1, None)  # a 429 without retry-after: a first backoff
             wait = min(failure.retry_after or fallback, self._retry.max_retry_after)
             self.pacer.refused(started, wait)
+            self._tell(Waiting(wait, method, path, asked=failure.retry_after is not None))
             return failure
         self.pacer.answered(started)
         if response.is_success:
             return _json_body(response, method, path)
         return _response_failure(response, method, path, self._wall_clock)
 
-    def _log(
-        self, method: str, path: str, params: Params | None, result: str, started: float
+    def _answered(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        started: float,
+        *,
+        response: httpx.Response | None = None,
+        error: str | None = None,
     ) -> None:
-        _log_attempt(method, path, params, result, (self.pacer.clock() - started) * 1000)
+        self._tell(
+            Answered(
+                method,
+                path,
+                tuple(params or ()),
+                status=response.status_code if response is not None else None,
+                request_id=response.headers.get("request-id") if response is not None else None,
+                error=error,
+                elapsed=self.pacer.clock() - started,
+            )
+        )
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         policy = self._retry
@@ -284,21 +313,30 @@ def _final(error: ApiError, attempts: int) -> ApiError:
     return error
 
 
-def _status_text(response: httpx.Response) -> str:
-    request_id = response.headers.get("request-id", "-")
-    return f"{response.status_code} (request-id {request_id})"
+def _retrying(method: str, path: str, error: ApiError, attempt: int, delay: float) -> Retrying:
+    code = error.error_code or error.error_type
+    if error.status is None:
+        reason = error.message
+    else:
+        reason = f"{error.status} {code}" if code else str(error.status)
+    return Retrying(method, path, reason, error.status, attempt, delay)
 
 
-def _log_attempt(
-    method: str, path: str, params: Params | None, result: str, elapsed_ms: float
-) -> None:
-    if log.isEnabledFor(logging.DEBUG):
-        query = "&".join(f"{k}={v}" for k, v in params or ())
-        # Ids and values in a path, and the request-id in the result, come from the API and the
-        # files: the log is read by people.
-        target = printable(f"{path}?{query}" if query else path)
-        shown = printable(without_keys(result))
-        log.debug("%s %s -> %s in %.0f ms", method, target, shown, elapsed_ms)
+def log_answer(event: Event) -> None:
+    """The ``--debug`` log: a line per attempt on the ``roster.http`` logger, never the key."""
+    if not isinstance(event, Answered) or not log.isEnabledFor(logging.DEBUG):
+        return
+    query = "&".join(f"{k}={v}" for k, v in event.params)
+    if event.status is None:
+        result = f"failed: {event.error}"
+    else:
+        request_id = event.request_id if event.request_id is not None else "-"
+        result = f"{event.status} (request-id {request_id})"
+    # Ids and values in a path, and the request-id in the result, come from the API and the
+    # files: the log is read by people.
+    target = printable(f"{event.path}?{query}" if query else event.path)
+    shown = printable(without_keys(result))
+    log.debug("%s %s -> %s in %.0f ms", event.method, target, shown, event.elapsed * 1000)
 
 
 def _json_body(response: httpx.Response, method: str, path: str) -> JSON:

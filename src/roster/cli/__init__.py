@@ -8,6 +8,7 @@ since it may quote names from the files or the API.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -79,6 +80,8 @@ class RosterGroup(click.Group):
             return None
         module, _ = COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(module), cmd_name)
+        if not isinstance(command, click.Group):  # the emulator's options are its own
+            _from_environment(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -123,6 +126,23 @@ class RosterGroup(click.Group):
             raise _redacted(exc) from None
 
 
+# Flags that lift a safety guard are typed each time, never left set in an environment.
+NOT_FROM_ENVIRONMENT = frozenset({"yes", "force", "allow_archive"})
+ENVIRONMENT_PREFIX = "ROSTER_"
+
+
+def _from_environment(command: click.Command) -> None:
+    """Every option may come from ``ROSTER_<OPTION>`` (``ROSTER_FORMAT``, ``ROSTER_MAX_RPS``),
+    named in ``--help``; the same name for every command, as ``ROSTER_API_URL`` always was."""
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.name in NOT_FROM_ENVIRONMENT:
+            continue
+        if param.envvar is None:
+            longest = max(param.opts, key=len).lstrip("-")
+            param.envvar = ENVIRONMENT_PREFIX + longest.replace("-", "_").upper()
+        param.show_envvar = True
+
+
 def _redacted(exc: click.ClickException) -> click.ClickException:
     """click quotes the values it refuses; a key pasted as one must not be shown."""
     from roster.untrusted import without_keys  # noqa: PLC0415
@@ -153,10 +173,19 @@ def _configure_logging(debug: bool) -> None:
 
 @click.group(cls=RosterGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="roster")
-@click.option("--debug", is_flag=True, help="Log every HTTP request (never the key) to stderr.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="ROSTER_DEBUG",
+    show_envvar=True,
+    help="Log every HTTP request (never the key) to stderr.",
+)
 def main(debug: bool) -> None:
     """Manage an Anthropic (Claude) organization's members and roles as code.
 
     Keep the desired members in YAML, review `roster plan`, then `roster apply`.
     """
     _configure_logging(debug)
+    if os.environ.get("FORCE_COLOR") and not os.environ.get("NO_COLOR"):
+        # click drops colour it does not write to a terminal, unless the context keeps it.
+        click.get_current_context().color = True

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from roster.api import AdminClient
 from roster.api.http import DEFAULT_BASE_URL
 from roster.cli.arguments import path_option
-from roster.session import ApiSettings
+from roster.cli.progress import showing, stderr_progress
+from roster.session import ApiSettings, open_client
 from roster.untrusted import printable, without_keys
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,6 +54,13 @@ _API_OPTIONS = (
         default=None,
         help="Cap on requests per second (default: no cap).",
     ),
+    click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        envvar="ROSTER_QUIET",
+        help="Show no progress on stderr; warnings and errors still show.",
+    ),
 )
 
 
@@ -70,7 +79,21 @@ def settings_from(options: dict[str, Any]) -> ApiSettings:
         max_concurrency=options.pop("max_concurrency"),
         max_rps=options.pop("max_rps"),
         sandbox=options.pop("sandbox"),
+        quiet=options.pop("quiet"),
     )
+
+
+@asynccontextmanager
+async def connect(settings: ApiSettings) -> AsyncIterator[AdminClient]:
+    """A client for ``settings`` whose progress shows on stderr, unless ``--quiet``."""
+    if settings.quiet:
+        async with open_client(settings, warn=warn) as client:
+            yield client
+        return
+    async with showing(stderr_progress()) as progress:
+        echo_warning = progress.interrupting(warn)
+        async with open_client(settings, warn=echo_warning, observer=progress) as client:
+            yield client
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -82,8 +105,10 @@ def warn(message: str) -> None:
 
 
 def use_color() -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    """Colour on a terminal, or anywhere with FORCE_COLOR; never with NO_COLOR."""
+    from roster.cli.terminal import use_color as wanted  # noqa: PLC0415
+
+    return wanted()
 
 
 def stdin_is_terminal() -> bool:

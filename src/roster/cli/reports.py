@@ -1,13 +1,11 @@
 """The read-only report commands: org, members, usage, cost and report.
 
 Each parses its options, fetches (``roster.reports.fetch``), renders, and echoes. Progress goes to
-stderr, and only on a terminal. ``report`` exits 4 when the period is over a threshold.
+stderr (``roster.cli.progress``). ``report`` exits 4 when the period is over a threshold.
 """
 
 from __future__ import annotations
 
-import itertools
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -17,7 +15,8 @@ import click
 
 from roster.api import AdminClient
 from roster.cache import MeCache
-from roster.cli.options import api_options, run, settings_from, warn
+from roster.cli.options import api_options, connect, run, settings_from
+from roster.cli.terminal import table_width
 from roster.credentials import load_admin_key
 from roster.errors import EXIT_THRESHOLD
 from roster.model import ORG_ROLES
@@ -38,7 +37,7 @@ from roster.reports.render import FORMATS, render_cost, render_members, render_o
 from roster.reports.report import REPORT_FORMATS, render_report
 from roster.reports.usage import USAGE_GROUP_BY, UsageQuery
 from roster.sandbox import sandbox_now
-from roster.session import ApiSettings, open_client
+from roster.session import ApiSettings
 
 T = TypeVar("T")
 
@@ -85,7 +84,7 @@ def org(output_format: str, no_cache: bool, **options: Any) -> None:
     settings = settings_from(options)
     cache = _me_cache(settings, no_cache)
     summary = run(_using(settings, lambda client: fetch.org(client, cache())))
-    click.echo(render_org(summary, output_format), nl=False)
+    click.echo(render_org(summary, output_format, table_width()), nl=False)
 
 
 @click.command()
@@ -111,7 +110,7 @@ def members(
     """List members and open invites: email, name, role, status, joined or expiry date."""
     folks = run(_using(settings_from(options), fetch.people))
     rows = member_rows(folks.members, folks.invites, roles=roles, statuses=statuses)
-    click.echo(render_members(rows, output_format), nl=False)
+    click.echo(render_members(rows, output_format, table_width()), nl=False)
 
 
 @click.command()
@@ -144,9 +143,8 @@ def usage(
     """Token usage: uncached input, cache reads, cache writes and output, per group."""
     settings = settings_from(options)
     query = UsageQuery(_period(start, end, bucket, _now(settings)), bucket, _unique(group_by))
-    tick = _progress("usage", len(query.chunks))
-    report = run(_using(settings, lambda client: fetch.usage(client, query, tick)))
-    click.echo(render_usage(report, output_format), nl=False)
+    report = run(_using(settings, lambda client: fetch.usage(client, query)))
+    click.echo(render_usage(report, output_format, table_width()), nl=False)
 
 
 @click.command()
@@ -167,9 +165,8 @@ def cost(
     """Cost in US dollars, from the daily cost report, per group."""
     settings = settings_from(options)
     query = CostQuery(_period(start, end, "1d", _now(settings)), _unique(group_by))
-    tick = _progress("cost", len(query.chunks))
-    report = run(_using(settings, lambda client: fetch.cost(client, query, tick)))
-    click.echo(render_cost(report, output_format), nl=False)
+    report = run(_using(settings, lambda client: fetch.cost(client, query)))
+    click.echo(render_cost(report, output_format, table_width()), nl=False)
 
 
 @click.command()
@@ -213,7 +210,7 @@ def report(
     settings = settings_from(options)
     period = last_days(_now(settings), days)
     board = run(_dashboard(settings, period, _me_cache(settings, no_cache)))
-    click.echo(render_report(board, output_format), nl=False)
+    click.echo(render_report(board, output_format, table_width()), nl=False)
     _enforce(board, Thresholds(fail_over_tokens, fail_over_cost))
 
 
@@ -221,16 +218,14 @@ commands = [org, members, usage, cost, report]
 
 
 async def _using(settings: ApiSettings, action: Callable[[AdminClient], Awaitable[T]]) -> T:
-    async with open_client(settings, warn=warn) as client:
+    async with connect(settings) as client:
         return await action(client)
 
 
 async def _dashboard(
     settings: ApiSettings, period: Period, cache: Callable[[], MeCache | None]
 ) -> Dashboard:
-    usage_query, cost_query = fetch.dashboard_queries(period)
-    tick = _progress("reports", len(usage_query.chunks) + len(cost_query.chunks))
-    return await _using(settings, lambda client: fetch.report(client, period, cache(), tick))
+    return await _using(settings, lambda client: fetch.report(client, period, cache()))
 
 
 def _enforce(board: Dashboard, thresholds: Thresholds) -> None:
@@ -281,18 +276,3 @@ def _moment(text: str, now: datetime, option: str) -> datetime:
 
 def _unique(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
-
-
-def _progress(what: str, total: int) -> Callable[[], None]:
-    """Counts finished requests on stderr, on a terminal only, when there are several."""
-    if total < 2 or not sys.stderr.isatty():
-        return lambda: None
-    finished = itertools.count(1)
-
-    def tick() -> None:
-        done = next(finished)
-        click.echo(f"\rfetching {what} {done}/{total} requests…", err=True, nl=False)
-        if done == total:
-            click.echo("\r\x1b[K", err=True, nl=False)
-
-    return tick

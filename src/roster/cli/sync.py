@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,20 +15,21 @@ import click
 
 from roster.api import AdminClient
 from roster.api.http import DEFAULT_BASE_URL
-from roster.apply import ApplyReport, apply_plan
+from roster.apply import ApplyReport, Stopper, apply_plan
 from roster.cli.apply_output import finish, show_progress
 from roster.cli.arguments import path_option, paths_argument
+from roster.cli.interrupts import PromptInterrupted, ctrl_c_raises, ctrl_c_stops
 from roster.cli.options import (
     api_options,
+    connect,
     run,
     settings_from,
     stdin_is_terminal,
     use_color,
-    warn,
 )
 from roster.config import load_config, roster_files
 from roster.desired import Desired
-from roster.errors import EXIT_CHANGES_PRESENT, RosterError, StalePlanError
+from roster.errors import EXIT_CHANGES_PRESENT, EXIT_INTERRUPTED, RosterError, StalePlanError
 from roster.export import render_roster_file
 from roster.model import Current
 from roster.plan import Plan, check_archive_guard, check_removal_guard, compute_plan
@@ -40,7 +44,7 @@ from roster.saved_plan import (
     write_saved_plan,
     write_text,
 )
-from roster.session import ApiSettings, open_client
+from roster.session import ApiSettings
 from roster.state import fetch_state
 from roster.untrusted import printable
 
@@ -148,9 +152,16 @@ def apply(
         )
     guards = Guards(force=force, allow_archive=allow_archive)
     source = _saved_plan_source(paths) or load_config(paths)
-    report = run(_plan_and_apply(source, settings_from(options), yes=yes, guards=guards))
-    if report is not None:
-        finish(report)
+    settings = settings_from(options)
+    with _ctrl_c_cancels():
+        planned = _plan_to_apply(source, settings, guards)
+        if planned is None:
+            return
+        # Asked with no client open and outside the event loop, where Ctrl-C reaches the prompt.
+        if not yes and not _confirmed():
+            click.echo("Apply cancelled; nothing was changed.")
+            raise click.exceptions.Exit(1)
+    finish(run(_apply(planned, settings)))
 
 
 @click.command()
@@ -177,12 +188,12 @@ commands = [plan, apply, export]
 
 async def _fetch_everything(settings: ApiSettings) -> Current:
     """The organization with the members of every workspace, as export writes it."""
-    async with open_client(settings, warn=warn) as client:
+    async with connect(settings) as client:
         return await fetch_state(client, workspace_members_of=None, with_api_keys=False)
 
 
 async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
-    async with open_client(settings, warn=warn) as client:
+    async with connect(settings) as client:
         return await _planned(client, desired)
 
 
@@ -225,24 +236,48 @@ def _saved_plan_source(paths: tuple[Path, ...]) -> SavedPlan | None:
     return saved
 
 
-async def _plan_and_apply(
-    source: Desired | SavedPlan, settings: ApiSettings, *, yes: bool, guards: Guards
-) -> ApplyReport | None:
+def _plan_to_apply(
+    source: Desired | SavedPlan, settings: ApiSettings, guards: Guards
+) -> Planned | None:
+    """The plan apply is to make, shown and checked by the guards; None if it changes nothing."""
     desired = source.desired if isinstance(source, SavedPlan) else source
-    async with open_client(settings, warn=warn) as client:
-        fresh = await _planned(client, desired)
-        current, planned = fresh.current, fresh.plan
-        if isinstance(source, SavedPlan):
-            planned = _still_valid(source, current, planned)
-        click.echo(_render(planned, "text"), nl=False)
-        guards.check(planned, current, desired)
-        if not planned.api_changes:
-            click.echo("Nothing to apply.")
-            return None
-        if not yes and not _confirmed():
-            click.echo("Apply cancelled; nothing was changed.")
-            raise click.exceptions.Exit(1)
-        return await apply_plan(planned, client, progress=show_progress, current=current)
+    fresh = run(_compute(desired, settings))
+    current, planned = fresh.current, fresh.plan
+    if isinstance(source, SavedPlan):
+        planned = _still_valid(source, current, planned)
+    click.echo(_render(planned, "text"), nl=False)
+    guards.check(planned, current, desired)
+    if not planned.api_changes:
+        click.echo("Nothing to apply.")
+        return None
+    return Planned(current, planned)
+
+
+async def _apply(planned: Planned, settings: ApiSettings) -> ApplyReport:
+    """Make the plan's changes; Ctrl-C stops them as ``roster.cli.interrupts`` says."""
+    stopper = Stopper()
+    with ctrl_c_stops(stopper):
+        async with connect(settings) as client:
+            return await apply_plan(
+                planned.plan,
+                client,
+                progress=show_progress,
+                current=planned.current,
+                stopper=stopper,
+                max_in_flight=settings.max_concurrency,
+            )
+
+
+@contextmanager
+def _ctrl_c_cancels() -> Iterator[None]:
+    """Ctrl-C before any change is made: apply says that nothing was changed."""
+    try:
+        yield
+    except (KeyboardInterrupt, PromptInterrupted):
+        if sys.stdout.isatty():
+            click.echo()  # after the ^C the terminal echoed
+        click.echo("Apply cancelled by Ctrl-C; nothing was changed.")
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
 def _still_valid(saved: SavedPlan, current: Current, fresh: Plan) -> Plan:
@@ -262,7 +297,8 @@ def _now() -> str:
 def _confirmed() -> bool:
     click.echo("\nroster will make the changes above. Only 'yes' is accepted to go on.")
     try:
-        answer = click.prompt("Apply?", default="", show_default=False)
+        with ctrl_c_raises():
+            answer = click.prompt("Apply?", default="", show_default=False)
     except click.Abort:  # end of input
         click.echo()
         return False

@@ -1,7 +1,8 @@
 """Reads what the reports need from the Admin API: the fetch step of the reports pipeline.
 
 Report ranges go out as several requests the API accepts, concurrently (the client bounds how
-many at once); ``on_request`` hears each finished one. The organization may come from a cache.
+many at once): a phase told to the client's observer, counting finished requests. The
+organization may come from a cache.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from roster.api import AdminClient
 from roster.cache import MeCache
 from roster.concurrency import gather_or_cancel
 from roster.model import Invite, Member, Organization
+from roster.progress import Tally, phase
 from roster.reports.cost import CostQuery, CostReport, cost_report
 from roster.reports.dashboard import Dashboard, dashboard
 from roster.reports.dates import Chunk, Period, rfc3339
@@ -22,11 +24,6 @@ from roster.reports.usage import UsageQuery, UsageReport, usage_report
 from roster.state import fetch_people, organization_from
 
 JSON = dict[str, Any]
-OnRequest = Callable[[], None]
-
-
-def _nothing() -> None:
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +50,12 @@ async def people(client: AdminClient) -> People:
 
 async def workspaces(client: AdminClient, *, everything: bool = False) -> list[JSON]:
     """Active named workspaces; with ``everything``, archived ones and the default one too."""
-    return await client.list_workspaces(include_archived=everything, include_default=everything)
+    with phase(client.observer, "workspaces") as tally:
+        found = await client.list_workspaces(
+            include_archived=everything, include_default=everything
+        )
+        tally.add(len(found))
+    return found
 
 
 async def workspace_names(client: AdminClient) -> dict[str, str]:
@@ -69,22 +71,24 @@ async def org(client: AdminClient, cache: MeCache | None = None) -> OrgSummary:
 
 
 async def _buckets(
+    client: AdminClient,
+    label: str,
     chunks: Sequence[Chunk],
     fetch: Callable[[Chunk], Awaitable[list[JSON]]],
-    on_request: OnRequest,
 ) -> list[JSON]:
-    async def one(chunk: Chunk) -> list[JSON]:
-        buckets = await fetch(chunk)
-        on_request()
-        return buckets
-
-    pages = await gather_or_cancel(*(one(chunk) for chunk in chunks))
+    """Every chunk's buckets, as the phase ``label`` counting finished requests."""
+    with phase(client.observer, label, total=len(chunks)) as tally:
+        pages = await gather_or_cancel(*(_counted(fetch(chunk), tally) for chunk in chunks))
     return [bucket for page in pages for bucket in page]
 
 
-async def usage(
-    client: AdminClient, query: UsageQuery, on_request: OnRequest = _nothing
-) -> UsageReport:
+async def _counted(request: Awaitable[list[JSON]], tally: Tally) -> list[JSON]:
+    buckets = await request
+    tally.add(1)
+    return buckets
+
+
+async def usage(client: AdminClient, query: UsageQuery) -> UsageReport:
     def fetch(chunk: Chunk) -> Awaitable[list[JSON]]:
         return client.usage_report(
             starting_at=rfc3339(chunk.starting_at),
@@ -95,13 +99,13 @@ async def usage(
         )
 
     names = workspace_names(client) if "workspace" in query.group_by else _no_names()
-    buckets, known = await gather_or_cancel(_buckets(query.chunks, fetch, on_request), names)
+    buckets, known = await gather_or_cancel(
+        _buckets(client, "usage report", query.chunks, fetch), names
+    )
     return usage_report(query.period, query.bucket, query.group_by, buckets, known)
 
 
-async def cost(
-    client: AdminClient, query: CostQuery, on_request: OnRequest = _nothing
-) -> CostReport:
+async def cost(client: AdminClient, query: CostQuery) -> CostReport:
     def fetch(chunk: Chunk) -> Awaitable[list[JSON]]:
         return client.cost_report(
             starting_at=rfc3339(chunk.starting_at),
@@ -111,7 +115,9 @@ async def cost(
         )
 
     names = workspace_names(client) if "workspace" in query.group_by else _no_names()
-    buckets, known = await gather_or_cancel(_buckets(query.chunks, fetch, on_request), names)
+    buckets, known = await gather_or_cancel(
+        _buckets(client, "cost report", query.chunks, fetch), names
+    )
     return cost_report(query.period, query.group_by, buckets, known)
 
 
@@ -124,17 +130,12 @@ def dashboard_queries(period: Period) -> tuple[UsageQuery, CostQuery]:
     return UsageQuery(period, "1d", ("model",)), CostQuery(period)
 
 
-async def report(
-    client: AdminClient,
-    period: Period,
-    cache: MeCache | None = None,
-    on_request: OnRequest = _nothing,
-) -> Dashboard:
+async def report(client: AdminClient, period: Period, cache: MeCache | None = None) -> Dashboard:
     usage_query, cost_query = dashboard_queries(period)
     found, folks, used, spent = await gather_or_cancel(
         organization(client, cache),
         people(client),
-        usage(client, usage_query, on_request),
-        cost(client, cost_query, on_request),
+        usage(client, usage_query),
+        cost(client, cost_query),
     )
     return dashboard(found, folks.members, folks.invites, used, spent)

@@ -14,7 +14,15 @@ from typing import Any, TypeVar
 from roster.reports.cost import COST_GROUP_BY, CostReport, decimal_text, dollars, usd
 from roster.reports.dates import Period
 from roster.reports.members import MemberRow, OrgSummary
-from roster.reports.table import Column, compact, count, render_csv, render_json, render_table
+from roster.reports.table import (
+    WIDTH,
+    Column,
+    compact,
+    count,
+    render_csv,
+    render_json,
+    render_table,
+)
 from roster.reports.usage import TOKEN_KINDS, USAGE_GROUP_BY, Group, Tokens, UsageReport
 
 T = TypeVar("T")
@@ -45,7 +53,7 @@ def _moment_text(moment: datetime) -> str:
 # --- org --------------------------------------------------------------------------------------
 
 
-def org_table(summary: OrgSummary) -> str:
+def org_table(summary: OrgSummary, width: int | None = WIDTH) -> str:
     invites = f"{summary.pending_invites} pending, {summary.expired_invites} expired"
     head = render_table(
         [Column(""), Column("", shrink=1)],
@@ -56,21 +64,24 @@ def org_table(summary: OrgSummary) -> str:
             ["Invites", invites],
             ["Workspaces", f"{len(summary.workspaces)} active"],
         ],
+        width,
         header=False,
     )
     roles = render_table(
         [Column("ROLE"), Column("MEMBERS", "right")],
         [[role, count(n)] for role, n in summary.roles],
+        width,
     )
-    return "\n".join(filter(None, [head, roles, _workspaces_table(summary)]))
+    return "\n".join(filter(None, [head, roles, _workspaces_table(summary, width)]))
 
 
-def _workspaces_table(summary: OrgSummary) -> str:
+def _workspaces_table(summary: OrgSummary, width: int | None) -> str:
     if not summary.workspaces:
         return ""
     return render_table(
         [Column("WORKSPACE", shrink=1), Column("ID"), Column("CREATED")],
         [[w.name, w.id, w.created_at[:10]] for w in summary.workspaces],
+        width,
     )
 
 
@@ -98,11 +109,15 @@ def org_csv(summary: OrgSummary) -> str:
     return render_csv(["section", "key", "value"], rows)
 
 
-def render_org(summary: OrgSummary, fmt: str) -> str:
+def render_org(summary: OrgSummary, fmt: str, width: int | None = WIDTH) -> str:
     return by_format(
         fmt,
         summary,
-        {"table": org_table, "json": lambda s: render_json(org_data(s)), "csv": org_csv},
+        {
+            "table": lambda s: org_table(s, width),
+            "json": lambda s: render_json(org_data(s)),
+            "csv": org_csv,
+        },
     )
 
 
@@ -111,7 +126,7 @@ def render_org(summary: OrgSummary, fmt: str) -> str:
 MEMBER_FIELDS = ("email", "name", "role", "status", "joined_at", "expires_at")
 
 
-def members_table(rows: Sequence[MemberRow]) -> str:
+def members_table(rows: Sequence[MemberRow], width: int | None = WIDTH) -> str:
     if not rows:
         return "No members or invites match.\n"
     columns = [
@@ -122,7 +137,7 @@ def members_table(rows: Sequence[MemberRow]) -> str:
         Column("JOINED/EXP"),
     ]
     cells = [[r.email, r.name, r.role, r.status, r.date] for r in rows]
-    return render_table(columns, cells)
+    return render_table(columns, cells, width)
 
 
 def members_data(rows: Sequence[MemberRow]) -> dict[str, Any]:
@@ -136,12 +151,12 @@ def members_csv(rows: Sequence[MemberRow]) -> str:
     return render_csv(MEMBER_FIELDS, [[getattr(r, f) for f in MEMBER_FIELDS] for r in rows])
 
 
-def render_members(rows: Sequence[MemberRow], fmt: str) -> str:
+def render_members(rows: Sequence[MemberRow], fmt: str, width: int | None = WIDTH) -> str:
     return by_format(
         fmt,
         rows,
         {
-            "table": members_table,
+            "table": lambda r: members_table(r, width),
             "json": lambda r: render_json(members_data(r)),
             "csv": members_csv,
         },
@@ -176,7 +191,7 @@ def _group_header(group_by: Sequence[str]) -> list[Column]:
 # --- usage ------------------------------------------------------------------------------------
 
 
-def usage_table(report: UsageReport) -> str:
+def usage_table(report: UsageReport, width: int | None = WIDTH) -> str:
     title = (
         f"Token usage, {period_text(report.period)}, {_WIDTH_NAMES[report.bucket]} buckets\n"
         "In tokens (K thousand, M million, B billion); exact counts: --format csv or json\n\n"
@@ -191,7 +206,7 @@ def usage_table(report: UsageReport) -> str:
     else:
         columns.insert(0, Column(""))
         rows = [["Total", *_token_cells(report.totals)]]
-    return title + render_table(columns, rows)
+    return title + render_table(columns, rows, width)
 
 
 def _token_cells(tokens: Tokens) -> list[str]:
@@ -255,18 +270,22 @@ def _cells_csv(
     return render_csv(header, rows)
 
 
-def render_usage(report: UsageReport, fmt: str) -> str:
+def render_usage(report: UsageReport, fmt: str, width: int | None = WIDTH) -> str:
     return by_format(
         fmt,
         report,
-        {"table": usage_table, "json": lambda r: render_json(usage_data(r)), "csv": usage_csv},
+        {
+            "table": lambda r: usage_table(r, width),
+            "json": lambda r: render_json(usage_data(r)),
+            "csv": usage_csv,
+        },
     )
 
 
 # --- cost -------------------------------------------------------------------------------------
 
 
-def cost_table(report: CostReport) -> str:
+def cost_table(report: CostReport, width: int | None = WIDTH) -> str:
     title = f"Cost, {period_text(report.period)}, daily buckets\n\n"
     if not report.groups:
         return title + "No cost in this period.\n"
@@ -280,7 +299,7 @@ def cost_table(report: CostReport) -> str:
     else:
         columns.insert(0, Column(""))
         rows = [["Total", dollars(total), share(total, total)]]
-    return title + render_table(columns, rows)
+    return title + render_table(columns, rows, width)
 
 
 def _amount(cents: Decimal) -> dict[str, str]:
@@ -318,9 +337,13 @@ def cost_csv(report: CostReport) -> str:
     return _cells_csv(report, COST_GROUP_BY, columns, lambda cell: [*_amount(cell.cents).values()])
 
 
-def render_cost(report: CostReport, fmt: str) -> str:
+def render_cost(report: CostReport, fmt: str, width: int | None = WIDTH) -> str:
     return by_format(
         fmt,
         report,
-        {"table": cost_table, "json": lambda r: render_json(cost_data(r)), "csv": cost_csv},
+        {
+            "table": lambda r: cost_table(r, width),
+            "json": lambda r: render_json(cost_data(r)),
+            "csv": cost_csv,
+        },
     )

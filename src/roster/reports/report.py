@@ -13,7 +13,7 @@ from roster.reports.charts import bar, mermaid_bars
 from roster.reports.cost import decimal_text, dollars, usd
 from roster.reports.dashboard import Dashboard
 from roster.reports.render import share
-from roster.reports.table import Column, count, plural, render_json, render_table
+from roster.reports.table import WIDTH, Column, count, plural, render_json, render_table
 from roster.untrusted import markdown_text, printable
 
 REPORT_FORMATS = ("text", "markdown", "json")
@@ -42,23 +42,28 @@ def _membership(board: Dashboard) -> str:
 # --- text -------------------------------------------------------------------------------------
 
 
-def report_text(board: Dashboard) -> str:
-    sections = [_summary_text(board), _days_text(board), _models_text(board), _roles_text(board)]
+def report_text(board: Dashboard, width: int | None = WIDTH) -> str:
+    sections = [
+        _summary_text(board, width),
+        _days_text(board, width),
+        _models_text(board, width),
+        _roles_text(board, width),
+    ]
     return "\n".join(sections)
 
 
-def _summary_text(board: Dashboard) -> str:
+def _summary_text(board: Dashboard, width: int | None) -> str:
     pairs = [
         ["Period", period_label(board)],
         ["Tokens", count(board.tokens.total)],
         ["Cost", dollars(board.cents)],
         ["Members", _membership(board)],
     ]
-    body = render_table([Column(""), Column("", shrink=1)], pairs, header=False)
+    body = render_table([Column(""), Column("", shrink=1)], pairs, width, header=False)
     return f"{printable(board.organization.name)}: organization report\n\n{body}"
 
 
-def _days_text(board: Dashboard) -> str:
+def _days_text(board: Dashboard, width: int | None) -> str:
     largest = max((day.tokens for day in board.days), default=0)
     columns = [Column("DAY"), Column("TOKENS PER DAY"), Column("TOKENS", "right")]
     columns.append(Column("COST", "right"))
@@ -66,25 +71,25 @@ def _days_text(board: Dashboard) -> str:
         [_weekday(day.date), bar(day.tokens, largest), count(day.tokens), dollars(day.cents)]
         for day in board.days
     ]
-    return render_table(columns, rows)
+    return render_table(columns, rows, width)
 
 
 def _weekday(date: str) -> str:
     return f"{date} {datetime.strptime(date, '%Y-%m-%d').strftime('%a')}"
 
 
-def _models_text(board: Dashboard) -> str:
+def _models_text(board: Dashboard, width: int | None) -> str:
     if not board.top_models:
         return "No token usage in this period.\n"
     total = board.tokens.total
     rows = [[m.model, count(m.tokens), share(m.tokens, total)] for m in board.top_models]
     columns = [Column("TOP MODELS", shrink=1), Column("TOKENS", "right")]
-    return render_table([*columns, Column("SHARE", "right")], rows)
+    return render_table([*columns, Column("SHARE", "right")], rows, width)
 
 
-def _roles_text(board: Dashboard) -> str:
+def _roles_text(board: Dashboard, width: int | None) -> str:
     rows = [[role, count(n)] for role, n in board.roles]
-    return render_table([Column("ROLE"), Column("MEMBERS", "right")], rows)
+    return render_table([Column("ROLE"), Column("MEMBERS", "right")], rows, width)
 
 
 # --- markdown ---------------------------------------------------------------------------------
@@ -170,9 +175,9 @@ def report_data(board: Dashboard) -> dict[str, Any]:
     }
 
 
-def render_report(board: Dashboard, fmt: str) -> str:
+def render_report(board: Dashboard, fmt: str, width: int | None = WIDTH) -> str:
     renderers: dict[str, Callable[[Dashboard], str]] = {
-        "text": report_text,
+        "text": lambda b: report_text(b, width),
         "markdown": report_markdown,
         "json": lambda b: render_json(report_data(b)),
     }

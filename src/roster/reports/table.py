@@ -39,17 +39,20 @@ def truncate(text: str, width: int) -> str:
 def render_table(
     columns: Sequence[Column],
     rows: Sequence[Sequence[str]],
-    width: int = WIDTH,
+    width: int | None = WIDTH,
     *,
     header: bool = True,
 ) -> str:
-    """Rows under a header, aligned, cut to ``width`` by shortening the widest text cells.
+    """Rows under a header, aligned, cut to ``width`` by shortening the widest text cells;
+    ``width=None`` keeps every cell whole (output that is not a terminal's).
 
     Cells are made ``printable`` before they are measured: names come from the API.
     """
     shown = [[c.header for c in columns]] if header else []
     shown += [[printable(cell) for cell in row] for row in rows]
-    widths = _fit(columns, _natural_widths(columns, shown), width)
+    widths = _natural_widths(columns, shown)
+    if width is not None:
+        widths = _fit(columns, widths, width)
     lines = [_line(columns, widths, row) for row in shown]
     return "\n".join(lines) + "\n"
 
