@@ -1,12 +1,15 @@
 """The CI recipes in ``examples/ci/`` and the pre-commit hook stay true: they parse, run on the
-right events, apply one at a time, keep the key out of logs, and every roster command line in
-them is one the CLI accepts, flags and values included.
+right events, apply one at a time, keep the key out of logs, pin what they run by commit SHA,
+use only inputs the action has, and every roster command line in them is one the CLI accepts,
+flags and values included. The hook checks the roster directory as one whole.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,18 @@ ROOT = Path(__file__).resolve().parents[1]
 GITHUB = ROOT / "examples" / "ci" / "github"
 GITLAB = ROOT / "examples" / "ci" / "gitlab" / ".gitlab-ci.yml"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
+ACTION = ROOT / "action.yml"
+CI_DOC = ROOT / "docs" / "ci.md"
+DUPLICATES = ROOT / "tests" / "data" / "bad" / "duplicate-across-files"
+# roster's own action, as the recipes name it until you put in its repository and commit.
+ROSTER_ACTION = "OWNER/roster@COMMIT_SHA"
+ROSTER_REPOSITORY = "OWNER/roster"
+# Third-party actions, each by the commit its release tag points to, as read from the action's
+# own repository.
+PINNED_ACTIONS = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
+}
 RECIPES = [GITHUB / "roster-plan.yml", GITHUB / "roster-apply.yml", GITLAB]
 KEY = "ANTHROPIC_ADMIN_KEY"
 # The admin key, and the key that signs saved plans between the plan and apply steps.
@@ -154,24 +169,81 @@ def test_gitlab_plans_merge_requests_and_applies_one_at_a_time_on_the_default_br
     assert "resource_group" not in jobs["roster-plan"]
 
 
+def steps_using(workflow: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [
+        step
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if step.get("uses", "").split("@")[0] == action
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "command"), [("roster-plan.yml", "plan"), ("roster-apply.yml", "apply")]
+)
+def test_the_github_recipes_run_roster_through_the_action(name: str, command: str) -> None:
+    workflow = load(GITHUB / name)
+    (step,) = steps_using(workflow, ROSTER_REPOSITORY)
+    assert step["uses"] == ROSTER_ACTION
+    assert step["with"] == {"command": command, "path": "roster/"}
+    inputs = yaml.safe_load(ACTION.read_text(encoding="utf-8"))["inputs"]
+    assert set(step["with"]) <= set(inputs)
+    assert list(github_scripts(workflow)) == [], "the action runs roster; the recipe only calls it"
+
+
 def test_the_plan_jobs_post_the_sticky_comment_and_keep_the_saved_plan() -> None:
-    plan_steps = load(GITHUB / "roster-plan.yml")["jobs"]["plan"]["steps"]
-    posting = [s for s in plan_steps if s.get("uses", "").startswith("actions/github-script")]
-    assert "<!-- roster-plan -->" in posting[0]["with"]["script"]
-    uploads = [s for s in plan_steps if s.get("uses", "").startswith("actions/upload-artifact")]
-    assert uploads[0]["with"]["path"] == "plan.json"
+    workflow = load(GITHUB / "roster-plan.yml")
+    (roster,) = steps_using(workflow, ROSTER_REPOSITORY)
+    inputs = yaml.safe_load(ACTION.read_text(encoding="utf-8"))["inputs"]
+    assert inputs["comment"]["default"] == "true"
+    (upload,) = steps_using(workflow, "actions/upload-artifact")
+    assert upload["with"]["path"] == "plan.json"
+    assert upload["if"] == f"always() && steps.{roster['id']}.outputs.skipped != 'true'"
     gitlab_plan = gitlab_jobs(load(GITLAB))["roster-plan"]
-    assert "<!-- roster-plan -->" in "\n".join(gitlab_plan["script"])
+    # The marker is roster's own, imported from the roster the job installed.
+    script = "\n".join(gitlab_plan["script"])
+    assert "from roster.render_markdown import MARKDOWN_MARKER as marker" in script
     assert gitlab_plan["artifacts"]["paths"] == ["plan.json"]
+
+
+# --- pinning ----------------------------------------------------------------------------------
+
+
+def uses_lines(path: Path) -> list[str]:
+    return re.findall(r"^\s*(?:- )?uses: (.*)$", path.read_text(encoding="utf-8"), re.M)
+
+
+@pytest.mark.parametrize("name", ["roster-plan.yml", "roster-apply.yml"])
+def test_every_action_the_recipes_use_is_pinned_by_a_full_commit_sha(name: str) -> None:
+    for line in uses_lines(GITHUB / name):
+        if line == ROSTER_ACTION:
+            continue
+        action, rest = line.split("@", 1)
+        sha, tag = PINNED_ACTIONS[action]
+        assert rest == f"{sha} # {tag}", f"{name}: {line}"
+
+
+def test_the_docs_say_how_to_fill_in_rosters_own_pin() -> None:
+    doc = CI_DOC.read_text(encoding="utf-8")
+    assert "## Pinning" in doc
+    assert "OWNER/roster@COMMIT_SHA" in doc
+    assert "ROSTER_COMMIT" in doc
+
+
+def test_gitlab_installs_the_reviewed_commit_from_the_repository_with_the_pins() -> None:
+    pipeline = load(GITLAB)
+    assert pipeline["variables"]["ROSTER_COMMIT"] == "COMMIT_SHA"
+    setup = pipeline[".roster"]["before_script"]
+    assert 'test "$(git -C /tmp/roster-source rev-parse HEAD)" = "$ROSTER_COMMIT"' in setup
+    install = "bash /tmp/roster-source/.ci/install-roster /tmp/roster-source /tmp/roster-venv"
+    assert install in setup
+    assert not any("pip install" in line for line in gitlab_scripts(pipeline))
 
 
 # --- the roster commands in them -------------------------------------------------------------
 
+# The GitHub recipes leave the commands to the action, whose runs tests/test_action.py checks.
 EXPECTED = {
-    ("roster-plan.yml", "validate roster/"),
-    ("roster-plan.yml", "plan roster/ --format markdown --out plan.json --detailed-exitcode"),
-    ("roster-apply.yml", "plan roster/ --out plan.json"),
-    ("roster-apply.yml", "apply plan.json roster/ --yes"),
     (".gitlab-ci.yml", "validate roster/"),
     (".gitlab-ci.yml", "plan roster/ --format markdown --out plan.json --detailed-exitcode"),
     (".gitlab-ci.yml", "plan roster/ --out plan.json"),
@@ -250,14 +322,77 @@ def test_no_script_prints_a_secret_or_traces_commands(path: Path) -> None:
 # --- the pre-commit hook ----------------------------------------------------------------------
 
 
-def test_the_pre_commit_hook_validates_roster_files() -> None:
-    (hook,) = yaml.safe_load(HOOKS.read_text(encoding="utf-8"))
-    assert hook["id"] == "roster-validate"
-    assert (hook["language"], hook["pass_filenames"]) == ("python", True)
-    program, *command = shlex.split(hook["entry"])
+def hook() -> dict[str, Any]:
+    (found,) = yaml.safe_load(HOOKS.read_text(encoding="utf-8"))
+    assert isinstance(found, dict)
+    return found
+
+
+def test_the_pre_commit_hook_validates_the_roster_directory_as_one_whole() -> None:
+    found = hook()
+    assert found["id"] == "roster-validate"
+    assert found["language"] == "python"
+    # Never the changed files alone, and never split across runs: pre-commit passes no file
+    # names and runs the hook once.
+    assert (found["pass_filenames"], found["require_serial"]) == (False, True)
+    program, *command = shlex.split(found["entry"])
     assert program == "roster"
-    found, arguments = resolve(command)
-    assert (found.name, arguments) == ("validate", [])
-    files = re.compile(hook["files"])
+    validate, arguments = resolve([*command, *found["args"]])
+    assert (validate.name, arguments) == ("validate", ["roster/"])
+    files = re.compile(found["files"])
     assert all(files.search(p) for p in ["roster/team.yaml", "roster/research/models.yml"])
     assert not any(files.search(p) for p in ["README.md", "roster/notes.txt", "x/roster/a.yaml"])
+
+
+def run_hook(repository: Path, filenames: list[str]) -> subprocess.CompletedProcess[str]:
+    """The hook's command as pre-commit runs it: entry, args, then file names if it passes any."""
+    found = hook()
+    program, *entry = shlex.split(found["entry"])
+    roster = Path(sys.executable).parent / program
+    passed = filenames if found["pass_filenames"] else []
+    return subprocess.run(
+        [str(roster), *entry, *found["args"], *passed],
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_hook_refuses_one_email_in_two_files(tmp_path: Path) -> None:
+    (tmp_path / "roster").mkdir()
+    for source in sorted(DUPLICATES.iterdir()):
+        (tmp_path / "roster" / source.name).write_bytes(source.read_bytes())
+    # A commit that changes only the second file: the first one is still checked.
+    done = run_hook(tmp_path, ["roster/b-research.yaml"])
+    assert done.returncode == 1
+    assert done.stderr == (
+        "Error: roster/b-research.yaml:4:3: BOB@acme.com is listed twice; first at "
+        "roster/a-platform.yaml:3 as bob@acme.com (emails ignore case)\n"
+    )
+
+
+def test_each_file_alone_passes_which_is_why_the_hook_checks_the_directory(tmp_path: Path) -> None:
+    for source in sorted(DUPLICATES.iterdir()):
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+        alone = subprocess.run(
+            [str(Path(sys.executable).parent / "roster"), "validate", source.name],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert alone.returncode == 0, alone.stderr
+
+
+def test_the_hook_passes_a_sound_directory(tmp_path: Path) -> None:
+    (tmp_path / "roster").mkdir()
+    (tmp_path / "roster" / "team.yaml").write_text("members:\n  ada@tinyco.io: user\n")
+    done = run_hook(tmp_path, ["roster/team.yaml"])
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_the_docs_pin_the_hook_by_a_commit_sha_not_a_missing_tag() -> None:
+    for text in (HOOKS.read_text(encoding="utf-8"), CI_DOC.read_text(encoding="utf-8")):
+        assert "rev: v0.1.0" not in text
+        assert "rev: <full 40-character commit SHA>" in text
