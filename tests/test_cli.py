@@ -306,7 +306,7 @@ def test_a_wrong_option_is_a_usage_error() -> None:
     result = roster("plan", "--sandbox", "--format", "xml", STARTUP)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.endswith(
-        "Error: Invalid value for '--format' (env var: 'ROSTER_FORMAT'):"
+        "Error: Invalid value for '--format' (env var: 'ROSTER_PLAN_FORMAT'):"
         " 'xml' is not one of 'text', 'json', 'markdown'.\n"
     )
 

@@ -352,8 +352,8 @@ def test_the_schema_is_found_installed_or_not(
 def careful(paths: list[Path]) -> Desired:
     files = roster_files(paths)
     loaded = [config._load_document(path, config._read_text(path)) for path in files]
-    assert all(problems == [] for _, problems, _ in loaded)
-    return config._merge([document for document, _, _ in loaded], complete=True)
+    assert all(one.problems == [] for one in loaded)
+    return config._merge([one.document for one in loaded], complete=True)
 
 
 def sound(paths: list[Path]) -> Desired | None:

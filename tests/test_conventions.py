@@ -37,23 +37,37 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_an_option_comes_from_roster_and_its_long_name() -> None:
     from_flag = roster("plan", "--sandbox", "--format", "json", EXAMPLE)
-    from_env = roster("plan", EXAMPLE, ROSTER_SANDBOX="1", ROSTER_FORMAT="json")
+    from_env = roster("plan", EXAMPLE, ROSTER_SANDBOX="1", ROSTER_PLAN_FORMAT="json")
     assert from_env.exit_code == from_flag.exit_code == 0
     assert json.loads(from_env.stdout) == json.loads(from_flag.stdout)
 
 
 def test_a_flag_on_the_command_line_wins_over_the_environment() -> None:
-    result = roster("plan", "--sandbox", "--format", "text", EXAMPLE, ROSTER_FORMAT="json")
+    result = roster("plan", "--sandbox", "--format", "text", EXAMPLE, ROSTER_PLAN_FORMAT="json")
     assert result.stdout.startswith("Organization: Tinyco")
 
 
 def test_help_names_each_variable() -> None:
     shown = " ".join(roster("plan", "--help").stdout.split())  # as if click wrapped nothing
-    assert "[env var: ROSTER_FORMAT; default: text]" in shown
+    assert "[env var: ROSTER_PLAN_FORMAT; default: text]" in shown
     assert "[env var: ROSTER_MAX_RPS; x>=0.1]" in shown
-    assert "[env var: ROSTER_OUT]" in shown
-    assert "[env var: ROSTER_DETAILED_EXITCODE]" in shown
+    assert "[env var: ROSTER_PLAN_OUT]" in shown
+    assert "[env var: ROSTER_PLAN_DETAILED_EXITCODE]" in shown
+    members = " ".join(roster("members", "--help").stdout.split())
+    assert "[env var: ROSTER_MEMBERS_FORMAT; default: table]" in members
+    assert "[env var: ROSTER_MAX_RPS; x>=0.1]" in members
     assert "[env var: ROSTER_DEBUG]" in " ".join(roster("--help").stdout.split())
+
+
+def test_each_command_reads_its_own_variables() -> None:
+    Path("roster.yaml").write_text(EXAMPLE.read_text())
+    # A format for plan leaves validate alone, and an export file leaves schema's alone.
+    env = {"ROSTER_PLAN_FORMAT": "markdown", "ROSTER_EXPORT_OUTPUT": "roster.yaml"}
+    assert roster("validate", "roster.yaml", **env).stdout.startswith("Valid: 1 file")
+    schema = roster("schema", **env)
+    assert (schema.exit_code, schema.stderr) == (0, "")
+    assert json.loads(schema.stdout)["title"] == "roster file"
+    assert Path("roster.yaml").read_text() == EXAMPLE.read_text()
 
 
 def test_a_wrong_value_from_the_environment_is_a_usage_error_naming_it() -> None:

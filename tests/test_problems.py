@@ -249,3 +249,84 @@ def test_a_hostile_name_in_a_problem_is_shown_escaped() -> None:
         "Error: a.yaml:2:3: members: 'x\\n+ add evil@acme.com\\x1b[2K' is not a valid email"
         " address\n"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "members: !foo [a, b]\n",
+        "members: {a@example.com: user}\npolicy: !foo text\n",
+        "members: {a@example.com: user}\norganization: !foo [x]\n",
+        "members: {a@example.com: !foo [x]}\n",
+        "members: {a@example.com: user}\nworkspaces: {Eng: {members: {a@example.com: !foo [x]}}}\n",
+        "members: {a@example.com: user}\npolicy: {max_removals: !foo [1]}\n",
+        "!foo [a]\n",
+    ],
+)
+def test_a_tag_on_a_value_of_the_wrong_shape_is_a_problem_not_a_crash(text: str) -> None:
+    write("a.yaml", text)
+    result = roster("validate", "a.yaml")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith("Error: a.yaml:")
+    assert "YAML tag !foo is not allowed in a roster file" in result.stderr
+
+
+def test_a_tag_on_a_key_is_refused_like_one_on_a_value() -> None:
+    write("a.yaml", "members: {!!python/object/apply:os.system a@example.com: user}\n")
+    result = roster("validate", "a.yaml")
+    assert result.stderr == (
+        "Error: a.yaml:1:11: YAML tag !!python/object/apply:os.system is not allowed in a"
+        " roster file\n"
+    )
+
+
+def test_unusable_entries_of_a_directory_are_each_told_with_the_files_problems() -> None:
+    write("d/a.yaml", "members:\n  a@example.com: wizard\n")
+    Path("d/notes.txt").symlink_to("nowhere")
+    Path("d/z.yaml").symlink_to("nowhere-either")
+    result = roster("validate", "d")
+    assert result.stderr == (
+        "Error: d/a.yaml:2:18: members.a@example.com: 'wizard' is not a valid role; valid roles:"
+        " admin, billing, claude_code_user, developer, user\n"
+        "Error: d/notes.txt: a symbolic link to nowhere, which does not exist\n"
+        "Error: d/z.yaml: a symbolic link to nowhere-either, which does not exist\n"
+        "3 problems in 3 files.\n"
+    )
+
+
+def test_json_redacts_a_key_in_a_file_name_and_escapes_what_a_terminal_would_run() -> None:
+    key_named = "sk-ant-admin01-" + "A" * 24
+    write(f"k/{key_named}.yaml", "members:\n  a@example.com: user\n  a@example.com: user\n")
+    write("s.yaml", '"bad\\ud800\\u202ekey": 1\n')
+    result = roster("validate", "--format", "json", "k", "s.yaml")
+    assert key_named not in result.stdout
+    assert "\u202e" not in result.stdout
+    listed = json.loads(result.stdout)
+    assert listed[0]["file"] == "k/sk-ant-…(redacted).yaml"
+    assert listed[1]["message"].startswith("unknown key 'bad\ud800\u202ekey'")
+
+
+def test_a_duplicate_line_does_not_silence_a_member_missing_in_another_file() -> None:
+    write("a.yaml", "members:\n  alice@example.com: user\n  alice@example.com: user\n")
+    write(
+        "b.yaml",
+        "members:\n  carol@example.com: user\n"
+        "workspaces:\n  Eng:\n    members:\n      zed@example.com: workspace_user\n",
+    )
+    result = roster("validate", "a.yaml", "b.yaml")
+    assert result.stderr == (
+        "Error: a.yaml:3:3: duplicate key 'alice@example.com'; first at a.yaml:2\n"
+        "Error: b.yaml:6:7: workspace 'Eng': zed@example.com is not in 'members'; workspace"
+        " members must be organization members\n"
+        "2 problems in 2 files.\n"
+    )
+
+
+def test_a_dropped_second_members_block_silences_what_it_may_have_listed() -> None:
+    write(
+        "a.yaml",
+        "members:\n  alice@example.com: user\nmembers:\n  zed@example.com: user\n"
+        "workspaces:\n  Eng:\n    members:\n      zed@example.com: workspace_user\n",
+    )
+    result = roster("validate", "a.yaml")
+    assert result.stderr == "Error: a.yaml:3:1: duplicate key 'members'; first at a.yaml:1\n"

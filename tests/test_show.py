@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from roster.emulator.app import create_app
+from roster.emulator.sample import sample_store
+from roster.emulator.server import running_server
+from roster.saved_plan import fingerprint
 from tests.support import run_cli
 
 ADMIN_KEY = "sk-ant-admin01-show-tests-Pq7wEr6t"
@@ -155,3 +159,43 @@ def test_an_exported_file_names_the_schema_beside_it() -> None:
     assert json.loads(target.read_text())["title"] == "roster file"
     # The schema file beside the roster files is not read as one: they are *.yaml.
     assert roster("validate", "roster").stdout.startswith("Valid: 1 file,")
+
+
+def test_a_plan_is_saved_only_under_a_json_name() -> None:
+    Path("roster.yaml").write_text(EXAMPLE.read_text())
+    result = roster("plan", "--sandbox", "--out", "roster.yaml", "roster.yaml")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.endswith(
+        "Error: Invalid value for '--out' (env var: 'ROSTER_PLAN_OUT'): a saved plan is a .json"
+        " file (apply tells it from the roster files by that name)\n"
+    )
+    assert Path("roster.yaml").read_text() == EXAMPLE.read_text()
+
+
+def test_the_hint_names_the_url_when_it_is_not_the_one_the_environment_gives() -> None:
+    with running_server(create_app(sample_store())) as base:
+        result = roster(
+            "plan",
+            "--api-url",
+            base,
+            "--out",
+            "plan.json",
+            EXAMPLE,
+            ANTHROPIC_ADMIN_KEY=ADMIN_KEY,
+            ROSTER_API_URL="http://127.0.0.1:9",
+        )
+    assert result.stderr.endswith(
+        f"apply it with: roster apply --api-url {base} plan.json {EXAMPLE}\n"
+    )
+
+
+def test_show_markdown_keeps_its_bound_whatever_the_fields_hold() -> None:
+    saved_plan()
+    document = json.loads(Path("plan.json").read_text())
+    document["created_at"] = "2026-12-02T00:00:00Z" + "x" * 70_000
+    body = {k: v for k, v in document.items() if k != "digest"}
+    Path("plan.json").write_text(json.dumps({**body, "digest": fingerprint(body)}))
+    shown = roster("show", "--format", "markdown", "plan.json")
+    assert shown.exit_code == 0
+    assert len(shown.stdout) <= 65_000
+    assert "x" * 300 not in shown.stdout

@@ -79,15 +79,15 @@ def load_config(paths: Sequence[Path]) -> Desired:
         documents, complete = [], not problems
         for path, text in texts:
             try:
-                document, found, usable = _load_document(path, text)
+                loaded = _load_document(path, text)
             except ConfigError as error:  # not YAML at all
                 problems.extend(error.problems)
                 complete = False
                 continue
-            problems.extend(found)
-            complete = complete and not found
-            if usable:
-                documents.append(document)
+            problems.extend(loaded.problems)
+            complete = complete and loaded.usable and loaded.whole
+            if loaded.usable:
+                documents.append(loaded.document)
         try:
             desired = _merge(documents, complete=complete)
         except ConfigError as error:
@@ -151,36 +151,39 @@ def _found_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem], list
     order: list[str] = []
     for path in paths:
         try:
-            expanded = _expand(path)
+            expanded, unusable = _expand(path)
         except ConfigError as error:
-            problems.extend(error.problems)
-            order.extend(problem.file or "." for problem in error.problems)
-            continue
-        for file in expanded:
-            if unique.setdefault(file.resolve(), file) is file:
-                order.append(str(file))
+            expanded, unusable = [], list(error.problems)
+        named = [file for file in expanded if unique.setdefault(file.resolve(), file) is file]
+        problems.extend(unusable)
+        # A directory's files and unusable entries are told in name order, together.
+        order.extend(sorted([*map(str, named), *(p.file or "." for p in unusable)]))
     return list(unique.values()), problems, order
 
 
-def _expand(path: Path) -> list[Path]:
+def _expand(path: Path) -> tuple[list[Path], list[Problem]]:
+    """The roster files ``path`` names and the entries under it that cannot be used; a
+    ``ConfigError`` when ``path`` itself cannot be."""
     mode = _mode(path)
     if stat.S_ISDIR(mode):
-        files = _files_under(path)
-        if not files:
+        files, problems = _files_under(path)
+        if not files and not problems:
             raise ConfigError(str(path), [Problem("no *.yaml or *.yml files in this directory")])
-        return files
+        return files, problems
     _require_regular(path, mode)
-    return [path]
+    return [path], []
 
 
-def _files_under(top: Path) -> list[Path]:
-    """The roster files in ``top`` and its subdirectories, by path.
+def _files_under(top: Path) -> tuple[list[Path], list[Problem]]:
+    """The roster files in ``top`` and its subdirectories, by path, and the entries that cannot
+    be used (each one told; the walk goes on past them).
 
     Nothing under it is skipped unless hidden or plainly not a roster file: a team file left
     unread would have its members planned for removal. Links are followed; a directory reached
     again (through a link to it, or to one above it) is walked once, under its first path.
     """
     files: list[Path] = []
+    problems: list[Problem] = []
     walked: set[Path] = set()
     pending = [top]
     while pending:
@@ -189,28 +192,37 @@ def _files_under(top: Path) -> list[Path]:
         if resolved in walked:
             continue
         walked.add(resolved)
-        found, subdirectories = _contents(directory)
+        try:
+            found, subdirectories = _contents(directory, problems)
+        except ConfigError as error:  # the directory itself cannot be listed
+            problems.extend(error.problems)
+            continue
         files.extend(found)
         # Walked in name order, so that of two paths to one directory the first is kept.
         pending.extend(reversed(subdirectories))
-    return sorted(files)
+    return sorted(files), sorted(problems, key=lambda p: p.file or "")
 
 
-def _contents(directory: Path) -> tuple[list[Path], list[Path]]:
-    """The roster files directly in ``directory``, and its subdirectories."""
+def _contents(directory: Path, problems: list[Problem]) -> tuple[list[Path], list[Path]]:
+    """The roster files directly in ``directory``, and its subdirectories; an entry that cannot
+    be used is added to ``problems``."""
     files: list[Path] = []
     subdirectories: list[Path] = []
-    for entry, mode in _visible_entries(directory):
-        if stat.S_ISDIR(mode):
-            subdirectories.append(entry)
-        elif _is_roster_file(entry):
-            _require_regular(entry, mode)
-            files.append(entry)
+    for entry in _visible_entries(directory):
+        try:
+            mode = _mode(entry)
+            if stat.S_ISDIR(mode):
+                subdirectories.append(entry)
+            elif _is_roster_file(entry):
+                _require_regular(entry, mode)
+                files.append(entry)
+        except ConfigError as error:
+            problems.extend(error.problems)
     return files, subdirectories
 
 
-def _visible_entries(directory: Path) -> Iterator[tuple[Path, int]]:
-    """Each entry of ``directory`` that is not hidden, with its mode (links followed)."""
+def _visible_entries(directory: Path) -> list[Path]:
+    """Each entry of ``directory`` that is not hidden."""
     try:
         entries = sorted(directory.iterdir())
     except OSError as error:
@@ -218,9 +230,7 @@ def _visible_entries(directory: Path) -> Iterator[tuple[Path, int]]:
         raise ConfigError(str(directory), [Problem(problem)]) from None
     # Hidden names are skipped before they are looked at: editor lock files (.#team.yaml) are
     # dangling links, and .git is no roster.
-    for entry in entries:
-        if not entry.name.startswith("."):
-            yield entry, _mode(entry)
+    return [entry for entry in entries if not entry.name.startswith(".")]
 
 
 def _mode(path: Path) -> int:
@@ -310,7 +320,17 @@ class _Document:
         return f"{self.path}:{self.key_position(where)[0]}"
 
 
-def _load_document(path: Path, text: str) -> tuple[_Document, list[Problem], bool]:
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """One file read the careful way."""
+
+    document: _Document
+    problems: list[Problem]
+    usable: bool  # the schema accepts the data: it can be merged
+    whole: bool  # nothing that may list members was dropped (a second 'members:' block)
+
+
+def _load_document(path: Path, text: str) -> _Loaded:
     """One file's data and positions, its problems, and whether the data can be merged.
 
     A ``ConfigError`` when the text is not YAML at all. What the YAML builder refuses (a
@@ -322,9 +342,11 @@ def _load_document(path: Path, text: str) -> tuple[_Document, list[Problem], boo
     builder = _Builder(str(path))
     document = builder.document(root)
     named = {(p.line, p.column) for p in builder.problems}
-    invalid = [p for p in _schema_problems(document) if (p.line, p.column) not in named]
-    problems = sorted(builder.problems + invalid, key=lambda p: (p.line or 0, p.column or 0))
-    return document, [p.in_file(str(path)) for p in problems], not invalid
+    invalid = list(_schema_problems(document))
+    told = [p for p in invalid if (p.line, p.column) not in named]
+    problems = sorted(builder.problems + told, key=lambda p: (p.line or 0, p.column or 0))
+    located = [p.in_file(str(path)) for p in problems]
+    return _Loaded(document, located, usable=not invalid, whole=not builder.dropped_a_section)
 
 
 def _read_text(path: Path) -> str:
@@ -484,6 +506,8 @@ class _Builder:
     values: dict[Where, Position] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     constructor: SafeConstructor = field(default_factory=SafeConstructor)
+    # A mapping or list under a duplicate key was dropped: it may have listed members.
+    dropped_a_section: bool = False
 
     def document(self, root: Node) -> _Document:
         """The data, without what was refused: the first of two equal keys is kept."""
@@ -505,7 +529,9 @@ class _Builder:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = self.key(key_node, where)
-            if key is not None:
+            if key is None:
+                self.dropped_a_section |= isinstance(value_node, MappingNode | SequenceNode)
+            else:
                 self.keys[_child(where, key)] = _position(key_node.start_mark)
                 result[key] = self.value(value_node, _child(where, key))
         return result
@@ -514,6 +540,9 @@ class _Builder:
         if not isinstance(node, ScalarNode):
             self.problem(node, "a key must be plain text, not a list or a mapping")
             return None
+        if node.tag not in _PLAIN_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problem(node, f"YAML tag {tag} is not allowed in a roster file")
         if _child(where, node.value) in self.keys:
             first = self.keys[_child(where, node.value)][0]
             self.problem(node, f"duplicate key '{node.value}'; first at {self.path}:{first}")

@@ -81,7 +81,7 @@ class RosterGroup(click.Group):
         module, _ = COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(module), cmd_name)
         if not isinstance(command, click.Group):  # the emulator's options are its own
-            _from_environment(command)
+            _from_environment(command, cmd_name)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -128,18 +128,25 @@ class RosterGroup(click.Group):
 
 # Flags that lift a safety guard are typed each time, never left set in an environment.
 NOT_FROM_ENVIRONMENT = frozenset({"yes", "force", "allow_archive"})
+# The options every API command shares mean the same everywhere: ROSTER_MAX_RPS.
+SHARED_OPTIONS = frozenset(
+    {"sandbox", "api_url", "api_key_file", "max_concurrency", "max_rps", "quiet"}
+)
 ENVIRONMENT_PREFIX = "ROSTER_"
 
 
-def _from_environment(command: click.Command) -> None:
-    """Every option may come from ``ROSTER_<OPTION>`` (``ROSTER_FORMAT``, ``ROSTER_MAX_RPS``),
-    named in ``--help``; the same name for every command, as ``ROSTER_API_URL`` always was."""
+def _from_environment(command: click.Command, name: str) -> None:
+    """Every option may come from the environment, named in ``--help``: a shared one from
+    ``ROSTER_<OPTION>`` (``ROSTER_MAX_RPS``), the others from ``ROSTER_<COMMAND>_<OPTION>``
+    (``ROSTER_PLAN_FORMAT``), as click names them: plan's --format and members' do not take
+    the same values, and export's -o and schema's -o must not write the same file."""
     for param in command.params:
         if not isinstance(param, click.Option) or param.name in NOT_FROM_ENVIRONMENT:
             continue
         if param.envvar is None:
-            longest = max(param.opts, key=len).lstrip("-")
-            param.envvar = ENVIRONMENT_PREFIX + longest.replace("-", "_").upper()
+            longest = max(param.opts, key=len).lstrip("-").replace("-", "_").upper()
+            scope = "" if param.name in SHARED_OPTIONS else f"{name.upper()}_"
+            param.envvar = f"{ENVIRONMENT_PREFIX}{scope}{longest}"
         param.show_envvar = True
 
 

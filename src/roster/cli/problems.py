@@ -9,14 +9,13 @@ the pull request shows it beside the line.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 
 import click
 
 from roster.errors import ConfigError, Problem
-from roster.untrusted import printable, without_keys
+from roster.untrusted import json_text, printable, without_keys
 
 # A file edited by a script can hold thousands of problems; the first thousand say enough.
 MAX_SHOWN = 1000
@@ -44,14 +43,14 @@ def problems_json(problems: Sequence[Problem]) -> str:
     """The documented JSON list of problems: file, line, column (null when unknown), message."""
     listed = [
         {
-            "file": problem.file or ".",
+            "file": without_keys(problem.file or "."),
             "line": problem.line,
             "column": problem.column,
             "message": without_keys(problem.message),
         }
         for problem in problems
     ]
-    return json.dumps(listed, indent=2, ensure_ascii=False) + "\n"
+    return json_text(listed)
 
 
 def in_github_actions() -> bool:

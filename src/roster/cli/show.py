@@ -14,6 +14,9 @@ from roster.render_markdown import DEFAULT_MAX_CHARS, render_markdown
 from roster.saved_plan import SavedPlan, read_saved_plan
 from roster.untrusted import json_text, markdown_text, printable
 
+# A field of the footer is cut to this many characters: the comment keeps its bound.
+FIELD_LIMIT = 200
+
 
 @click.command()
 @click.argument("plan_file", type=click.Path(path_type=Path), callback=path_option)
@@ -45,9 +48,11 @@ def show(plan_file: Path, output_format: str) -> None:
         click.echo(json_text({**saved.plan.data, "saved_plan": about}), nl=False)
     elif output_format == "markdown":
         footer = (
-            f"_Saved plan {markdown_text(str(plan_file))}, made {markdown_text(saved.created_at)}"
-            f" by roster {markdown_text(saved.roster_version)}; digest"
-            f" `{markdown_text(saved.digest)}`; {markdown_text(signature[1])}._\n"
+            f"_Saved plan {markdown_text(str(plan_file), FIELD_LIMIT)},"
+            f" made {markdown_text(saved.created_at, FIELD_LIMIT)}"
+            f" by roster {markdown_text(saved.roster_version, FIELD_LIMIT)};"
+            f" digest `{markdown_text(saved.digest, FIELD_LIMIT)}`;"
+            f" {markdown_text(signature[1])}._\n"
         )
         body = render_markdown(saved.plan, max_chars=DEFAULT_MAX_CHARS - len(footer) - 1)
         click.echo(body + "\n" + footer, nl=False)

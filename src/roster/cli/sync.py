@@ -83,6 +83,20 @@ class Guards:
         check_archive_guard(planned, self.allow_archive)
 
 
+def _plan_file_option(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    """apply tells a saved plan from roster files (YAML) by its .json name: no other name."""
+    value = path_option(ctx, param, value)
+    if value is not None and value.suffix.lower() != ".json":
+        raise click.BadParameter(
+            "a saved plan is a .json file (apply tells it from the roster files by that name)",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
 @click.command()
 @paths_argument
 @api_options
@@ -91,8 +105,9 @@ class Guards:
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    callback=path_option,
-    help="Also save the plan to this file, for `roster apply FILE` to apply exactly.",
+    callback=_plan_file_option,
+    help="Also save the plan to this file (FILE.json), for `roster apply FILE.json` to apply"
+    " exactly.",
 )
 @click.option(
     "--detailed-exitcode",
@@ -209,7 +224,7 @@ def _saved(out: Path, paths: tuple[Path, ...], settings: ApiSettings, *, signed:
     target = ""
     if settings.sandbox:
         target = "--sandbox "
-    elif settings.api_url != DEFAULT_BASE_URL and not os.environ.get("ROSTER_API_URL"):
+    elif settings.api_url != (os.environ.get("ROSTER_API_URL") or DEFAULT_BASE_URL):
         target = f"--api-url {printable(settings.api_url)} "
     click.echo(
         f"Saved the plan to {shown}{how}; apply it with: roster apply {target}{shown} {files}",
