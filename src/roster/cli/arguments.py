@@ -34,3 +34,13 @@ def path_option(ctx: click.Context, param: click.Parameter, value: Path | None) 
 paths_argument = click.argument(
     "paths", nargs=-1, required=True, type=click.Path(readable=False), callback=_as_paths
 )
+
+# How plan and show render a plan.
+plan_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs, markdown for a pull-request comment.",
+)

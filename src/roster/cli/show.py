@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from roster.cli.arguments import path_option
+from roster.cli.arguments import path_option, plan_format_option
 from roster.cli.options import use_color
 from roster.plan_trust import PLAN_KEY_ENV, plan_key
 from roster.render import render_text
@@ -20,14 +20,7 @@ FIELD_LIMIT = 200
 
 @click.command()
 @click.argument("plan_file", type=click.Path(path_type=Path), callback=path_option)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs, markdown for a pull-request comment.",
-)
+@plan_format_option
 def show(plan_file: Path, output_format: str) -> None:
     """Show a plan saved by `roster plan --out FILE`, without contacting the API.
 

@@ -17,7 +17,7 @@ from roster.api import AdminClient
 from roster.api.http import DEFAULT_BASE_URL
 from roster.apply import ApplyReport, Stopper, apply_plan
 from roster.cli.apply_output import finish, show_progress
-from roster.cli.arguments import path_option, paths_argument
+from roster.cli.arguments import path_option, paths_argument, plan_format_option
 from roster.cli.interrupts import PromptInterrupted, ctrl_c_raises, ctrl_c_stops
 from roster.cli.options import (
     api_options,
@@ -48,14 +48,6 @@ from roster.session import ApiSettings
 from roster.state import fetch_state
 from roster.untrusted import printable
 
-format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs, markdown for a pull-request comment.",
-)
 force_option = click.option(
     "--force", is_flag=True, help="Allow a plan that removes more than policy.max_removals."
 )
@@ -100,7 +92,7 @@ def _plan_file_option(
 @click.command()
 @paths_argument
 @api_options
-@format_option
+@plan_format_option
 @force_option
 @click.option(
     "--out",
