@@ -34,6 +34,7 @@ from roster.errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    UnexpectedAnswerError,
 )
 from roster.progress import Answered, Event, Observer, Retrying, Waiting, both, silent
 from roster.untrusted import printable, without_keys
@@ -224,6 +225,14 @@ class Requester:
                     self._http.request(method, path, params=list(params or ()), json=body),
                     timeout=self._retry.attempt_deadline,
                 )
+            except httpx.InvalidURL:
+                # An id the API gave holds a character no URL may: no request can name it.
+                raise UnexpectedAnswerError(
+                    "the path holds a character no URL may hold (an id the API gave?);"
+                    " nothing was sent",
+                    method=method,
+                    path=path,
+                ) from None
             except (httpx.HTTPError, asyncio.TimeoutError) as exc:  # transport errors, bad bodies
                 self._answered(method, path, params, started, error=type(exc).__name__)
                 failure = _timed_out(self._retry) if isinstance(exc, asyncio.TimeoutError) else exc
@@ -334,7 +343,7 @@ def log_answer(event: Event) -> None:
         result = f"{event.status} (request-id {request_id})"
     # Ids and values in a path, and the request-id in the result, come from the API and the
     # files: the log is read by people.
-    target = printable(f"{event.path}?{query}" if query else event.path)
+    target = printable(without_keys(f"{event.path}?{query}" if query else event.path))
     shown = printable(without_keys(result))
     log.debug("%s %s -> %s in %.0f ms", event.method, target, shown, event.elapsed * 1000)
 

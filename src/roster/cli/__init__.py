@@ -124,6 +124,15 @@ class RosterGroup(click.Group):
             ctx.exit(exc.exit_code)
         except click.ClickException as exc:
             raise _redacted(exc) from None
+        except KeyboardInterrupt:
+            # Not during apply's changes, which roster.cli.interrupts stops and reports itself:
+            # while files load or the organization is read, nothing has been changed.
+            from roster.errors import EXIT_INTERRUPTED  # noqa: PLC0415
+
+            if sys.stderr.isatty():
+                click.echo(err=True)  # after the terminal's ^C
+            click.echo("Stopped by Ctrl-C; roster changed nothing.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 # Flags that lift a safety guard are typed each time, never left set in an environment.

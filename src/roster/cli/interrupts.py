@@ -35,7 +35,12 @@ def ctrl_c_stops(stopper: Stopper) -> Iterator[None]:
         yield
     finally:
         loop.remove_signal_handler(signal.SIGINT)
-        if previous is not None:  # asyncio.run's own handler, which turns Ctrl-C into an exit
+        if stopper.stopping:
+            # The summary is still to be printed: more presses must not cut it off. Nothing is
+            # left to stop, and the process ends once it is out (asyncio.run leaves a handler
+            # that is not its own in place).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        elif previous is not None:  # asyncio.run's own, which turns Ctrl-C into an exit
             signal.signal(signal.SIGINT, previous)
 
 
@@ -82,10 +87,10 @@ def halting_line(stopper: Stopper) -> str:
 
 
 def _pressed(stopper: Stopper) -> None:
+    if sys.stderr.isatty():
+        click.echo(err=True)  # the terminal echoed ^C: what follows gets a line of its own
     if stopper.halted:
         return  # nothing is left to stop but what finishes on its own
-    if sys.stderr.isatty():
-        click.echo(err=True)  # the terminal echoed ^C: the message gets a line of its own
     if not stopper.stopping:
         stopper.stop()
         click.echo(stopping_line(stopper), err=True)
