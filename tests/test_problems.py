@@ -330,3 +330,12 @@ def test_a_dropped_second_members_block_silences_what_it_may_have_listed() -> No
     )
     result = roster("validate", "a.yaml")
     assert result.stderr == "Error: a.yaml:3:1: duplicate key 'members'; first at a.yaml:1\n"
+
+
+def test_the_column_of_a_byte_that_is_not_utf_8_counts_characters() -> None:
+    before = '  x: "ééé'  # 9 characters, 12 bytes
+    Path("a.yaml").write_bytes(b"members:\n  a@example.com: user\n" + before.encode() + b'\xff"\n')
+    result = roster("validate", "a.yaml")
+    assert result.stderr == (
+        "Error: a.yaml:3:10: not UTF-8: byte 0xff at offset 43 cannot be decoded\n"
+    )

@@ -380,7 +380,9 @@ def _too_big(size: int) -> Problem:
 def _not_utf8(raw: bytes, offset: int) -> Problem:
     line_start = raw.rfind(b"\n", 0, offset) + 1
     message = f"not UTF-8: byte 0x{raw[offset]:02x} at offset {offset} cannot be decoded"
-    return Problem(message, raw.count(b"\n", 0, offset) + 1, offset - line_start + 1)
+    # The column counts characters, as an editor does: everything before the byte decodes.
+    column = len(raw[line_start:offset].decode("utf-8")) + 1
+    return Problem(message, raw.count(b"\n", 0, offset) + 1, column)
 
 
 class _Refusing(Composer):
