@@ -8,7 +8,6 @@ since it may quote names from the files or the API.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from typing import Any
 
@@ -202,6 +201,8 @@ def main(debug: bool) -> None:
     Keep the desired members in YAML, review `roster plan`, then `roster apply`.
     """
     _configure_logging(debug)
-    if os.environ.get("FORCE_COLOR") and not os.environ.get("NO_COLOR"):
+    from roster.cli.terminal import color_forced  # noqa: PLC0415  (os, shutil and sys only)
+
+    if color_forced():
         # click drops colour it does not write to a terminal, unless the context keeps it.
         click.get_current_context().color = True

@@ -104,12 +104,5 @@ def warn(message: str) -> None:
     click.echo(f"Warning: {printable(without_keys(message))}", err=True)
 
 
-def use_color() -> bool:
-    """Colour on a terminal, or anywhere with FORCE_COLOR; never with NO_COLOR."""
-    from roster.cli.terminal import use_color as wanted  # noqa: PLC0415
-
-    return wanted()
-
-
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()

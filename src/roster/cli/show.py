@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from roster.cli.arguments import path_option, plan_format_option
-from roster.cli.options import use_color
+from roster.cli.terminal import use_color
 from roster.plan_trust import PLAN_KEY_ENV, plan_key
 from roster.render import render_text
 from roster.render_markdown import DEFAULT_MAX_CHARS, render_markdown

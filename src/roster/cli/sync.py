@@ -25,8 +25,8 @@ from roster.cli.options import (
     run,
     settings_from,
     stdin_is_terminal,
-    use_color,
 )
+from roster.cli.terminal import use_color
 from roster.config import load_config, roster_files
 from roster.desired import Desired
 from roster.errors import EXIT_CHANGES_PRESENT, EXIT_INTERRUPTED, RosterError, StalePlanError
@@ -271,7 +271,6 @@ async def _apply(planned: Planned, settings: ApiSettings) -> ApplyReport:
                 progress=show_progress,
                 current=planned.current,
                 stopper=stopper,
-                max_in_flight=settings.max_concurrency,
             )
 
 

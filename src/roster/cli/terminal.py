@@ -11,13 +11,14 @@ MIN_WIDTH = 40
 
 
 def use_color() -> bool:
-    """Colour on a terminal; FORCE_COLOR asks for it anywhere (a CI log that shows it), NO_COLOR
-    refuses it everywhere and wins over FORCE_COLOR (no-color.org, force-color.org)."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return sys.stdout.isatty()
+    """Colour on a terminal, or anywhere when it is forced; never with NO_COLOR."""
+    return not os.environ.get("NO_COLOR") and (color_forced() or sys.stdout.isatty())
+
+
+def color_forced() -> bool:
+    """FORCE_COLOR asks for colour anywhere (a CI log that shows it); NO_COLOR refuses it
+    everywhere and wins over it (no-color.org, force-color.org)."""
+    return bool(os.environ.get("FORCE_COLOR")) and not os.environ.get("NO_COLOR")
 
 
 def table_width() -> int | None:
