@@ -320,13 +320,28 @@ def test_the_schema_defaults_are_the_policy_defaults() -> None:
         "workspaces": "ignore",
         "workspace_members": None,  # the same as unmanaged
         "api_keys_of_removed_members": "report",
+        "rate_limits": "report",
     }
-    assert Policy() == Policy(
-        max_removals=RemovalLimit.parse(defaults["max_removals"]),
-        workspaces=defaults["workspaces"],
-        workspace_members=defaults["workspace_members"],
-        api_keys_of_removed_members=defaults["api_keys_of_removed_members"],
+    assert Policy.from_data(defaults) == Policy() == Policy.from_data({})
+
+
+def test_the_policy_data_form_reads_back_as_the_same_policy() -> None:
+    policy = Policy.from_data(
+        {
+            "unmanaged": "remove",
+            "ignore": ["Bots-*@X.io"],
+            "protected": ["Ada@X.io"],
+            "max_removals": "12.5%",
+            "workspaces": "report",
+            "workspace_members": "ignore",
+            "api_keys_of_removed_members": "archive",
+            "rate_limits": "remove",
+        }
     )
+    assert policy.ignore == ("bots-*@x.io",)
+    assert policy.protected == frozenset({"ada@x.io"})
+    assert Policy.from_data(policy.data) == policy
+    assert Policy.from_data(Policy(max_removals=RemovalLimit(7)).data).max_removals.allowed(100) == 7
 
 
 @pytest.mark.parametrize("packaged", [True, False], ids=["wheel", "source-tree"])

@@ -33,11 +33,12 @@ from yaml.events import AliasEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
-from roster.desired import Desired, DesiredWorkspace, OrganizationRef, Policy, RemovalLimit
+from roster.desired import Desired, DesiredWorkspace, Location, OrganizationRef, Policy
 from roster.errors import ConfigError, Problem
 from roster.fastload import compiled_validator, sound_data
 from roster.files import not_regular, open_regular, path_problem
 from roster.model import ORG_ROLES
+from roster.plan_workspaces import DEFAULT_WORKSPACE
 
 # An exported organization of 100,000 members is about 11 MiB; the limit keeps far above that
 # and still refuses a runaway file before parsing it.
@@ -46,6 +47,10 @@ MAX_NESTING = 32
 ROSTER_SUFFIXES = (".yaml", ".yml")
 SECTIONS_IN_ONE_FILE = ("organization", "policy")
 SCHEMA_NAME = "roster.schema.json"
+DEFAULT_RATE_LIMITS = (
+    "workspace 'Default': the Default workspace always has the organization's rate limits;"
+    " set rate limits on another workspace"
+)
 
 # A key or value's place in a document: ("members", "alice@example.com"), ("policy", "ignore", 0).
 Where = tuple[str | int, ...]
@@ -111,11 +116,23 @@ def _load_sound(texts: Sequence[tuple[Path, str]]) -> Desired | None:
         data = sound_data(text)
         if data is None or not _sound_validator()(data):
             return None
-        documents.append(_Document(str(path), data, {}, {}))
+        if _names_rate_limits(data):
+            # Rate-limit groups are checked at plan time, and their problems need a place.
+            loaded = _load_document(path, text)
+            if loaded.problems or not loaded.usable:
+                return None
+            documents.append(loaded.document)
+        else:
+            documents.append(_Document(str(path), data, {}, {}))
     try:
         return _merge(documents, complete=True)
     except ConfigError:  # a problem across files: the careful path locates it
         return None
+
+
+def _names_rate_limits(data: Mapping[str, Any]) -> bool:
+    workspaces = data.get("workspaces") or {}
+    return any("rate_limits" in section for section in workspaces.values())
 
 
 @contextlib.contextmanager
@@ -607,7 +624,10 @@ def _message(error: ValidationError, where: Where) -> str:
     name, shown = _name(where), _shown(error.instance)
     if error.validator == "type":
         expected = _TYPE_WORDS.get(str(error.validator_value))
-        return f"{name} must be {expected}, not {_kind(error.instance)}"
+        found = shown if isinstance(error.instance, float) else _kind(error.instance)
+        return f"{name} must be {expected}, not {found}"
+    if error.validator == "minimum":
+        return f"{name} must be at least {error.validator_value}, not {shown}"
     if error.validator == "enum":
         return _not_in_enum(name, error.instance, [str(v) for v in error.validator_value], title)
     if error.validator in {"minProperties", "minLength"}:
@@ -746,7 +766,27 @@ class _Merge:
         archived = bool(section.get("archived", False))
         if archived and members:
             self.add(document, where, f"workspace '{name}' is archived: it cannot list members")
-        self.workspaces[name] = DesiredWorkspace(name, MappingProxyType(members), archived)
+        limits, limits_at = self.rate_limits_of(document, where, section, archived)
+        self.workspaces[name] = DesiredWorkspace(
+            name, MappingProxyType(members), archived, limits, limits_at
+        )
+
+    def rate_limits_of(
+        self, document: _Document, where: Where, section: Mapping[str, Any], archived: bool
+    ) -> tuple[Mapping[str, Mapping[str, int]] | None, dict[str, Location]]:
+        """A workspace's rate limits, and where each group is named: the groups themselves
+        are known only once the organization's are read, at plan time."""
+        listed = section.get("rate_limits")
+        if listed is None:
+            return None, {}
+        name, at = where[-1], (*where, "rate_limits")
+        if archived:
+            self.add(document, at, f"workspace '{name}' is archived: it cannot have rate limits")
+        elif name == DEFAULT_WORKSPACE:
+            self.add(document, at, DEFAULT_RATE_LIMITS)
+        limits = {group: MappingProxyType(dict(values)) for group, values in listed.items()}
+        places = {g: (document.path, *document.key_position((*at, g))) for g in listed}
+        return MappingProxyType(limits), places
 
     def workspace_member_ok(self, document: _Document, where: Where, role: str) -> bool:
         email = str(where[-1]).lower()
@@ -807,7 +847,7 @@ def _merge(documents: Sequence[_Document], *, complete: bool) -> Desired:
     for document in documents:
         merge.sections_of(document)
     # The policy comes first: whether a member may be listed depends on policy.ignore.
-    policy = _policy(merge.section_value("policy") or {})
+    policy = Policy.from_data(merge.section_value("policy") or {})
     for document in documents:
         merge.members_of(document, policy)
     for document in documents:
@@ -819,23 +859,6 @@ def _merge(documents: Sequence[_Document], *, complete: bool) -> Desired:
         policy=policy,
         organization=_organization(organization) if organization is not None else None,
         workspaces=MappingProxyType(dict(sorted(merge.workspaces.items()))),
-    )
-
-
-def _policy(section: Mapping[str, Any]) -> Policy:
-    defaults = Policy()
-    return Policy(
-        unmanaged=section.get("unmanaged", defaults.unmanaged),
-        ignore=tuple(glob.lower() for glob in section.get("ignore", ())),
-        protected=frozenset(email.lower() for email in section.get("protected", ())),
-        max_removals=RemovalLimit.parse(section["max_removals"])
-        if "max_removals" in section
-        else defaults.max_removals,
-        workspaces=section.get("workspaces", defaults.workspaces),
-        workspace_members=section.get("workspace_members"),
-        api_keys_of_removed_members=section.get(
-            "api_keys_of_removed_members", defaults.api_keys_of_removed_members
-        ),
     )
 
 

@@ -9,7 +9,8 @@ import fnmatch
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
 from roster.model import SETTABLE_ROLES
 
@@ -19,6 +20,9 @@ FILE_ROLES = SETTABLE_ROLES | {"admin"}
 UnmanagedPolicy = Literal["report", "remove", "ignore"]
 WorkspacePolicy = Literal["ignore", "report"]
 KeyPolicy = Literal["keep", "report", "deactivate", "archive"]
+RateLimitPolicy = Literal["report", "remove", "ignore"]
+# Where a roster file names something: (file, line, column).
+Location = tuple[str, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +71,11 @@ class RemovalLimit:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """How roster treats accounts the files do not list, and what it must never touch."""
+    """How roster treats accounts the files do not list, and what it must never touch.
+
+    ``data`` is its one data form, and ``from_data`` reads it back: the loader reads a file's
+    ``policy`` section with it and a saved plan stores and reads it, so the two never differ.
+    """
 
     unmanaged: UnmanagedPolicy = "report"
     ignore: tuple[str, ...] = ()
@@ -76,6 +84,40 @@ class Policy:
     workspaces: WorkspacePolicy = "ignore"
     workspace_members: UnmanagedPolicy | None = None
     api_keys_of_removed_members: KeyPolicy = "report"
+    rate_limits: RateLimitPolicy = "report"
+
+    @classmethod
+    def from_data(cls, section: Mapping[str, Any]) -> Policy:
+        """The policy a file's section or a saved plan gives; what it leaves out is the default.
+
+        ``ValueError`` for a removal limit that is neither a count nor a percentage.
+        """
+        defaults = cls()
+        return cls(
+            unmanaged=section.get("unmanaged", defaults.unmanaged),
+            ignore=tuple(glob.lower() for glob in section.get("ignore", ())),
+            protected=frozenset(email.lower() for email in section.get("protected", ())),
+            max_removals=_removal_limit(section.get("max_removals", defaults.max_removals)),
+            workspaces=section.get("workspaces", defaults.workspaces),
+            workspace_members=section.get("workspace_members"),
+            api_keys_of_removed_members=section.get(
+                "api_keys_of_removed_members", defaults.api_keys_of_removed_members
+            ),
+            rate_limits=section.get("rate_limits", defaults.rate_limits),
+        )
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "unmanaged": self.unmanaged,
+            "ignore": list(self.ignore),
+            "protected": sorted(self.protected),
+            "max_removals": str(self.max_removals),
+            "workspaces": self.workspaces,
+            "workspace_members": self.workspace_members,
+            "api_keys_of_removed_members": self.api_keys_of_removed_members,
+            "rate_limits": self.rate_limits,
+        }
 
     @property
     def unmanaged_workspace_members(self) -> UnmanagedPolicy:
@@ -91,13 +133,53 @@ class Policy:
         return email in self.protected
 
 
+def _removal_limit(value: Any) -> RemovalLimit:
+    """A limit as a file gives it (``5``, ``"10%"``) or as ``data`` writes it (``"5"``)."""
+    if isinstance(value, RemovalLimit):
+        return value
+    if isinstance(value, str) and not value.endswith("%"):
+        return RemovalLimit.parse(int(value))
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not a removal limit: {value!r}")
+    return RemovalLimit.parse(value)
+
+
 @dataclass(frozen=True, slots=True)
 class DesiredWorkspace:
-    """A workspace the files name: its members (lower-case email -> workspace role)."""
+    """A workspace the files name: its members (lower-case email -> workspace role).
+
+    ``rate_limits`` maps each rate-limit group the files name (a model, a group type or a
+    group id, as written) to its limiter values; None when the files give no ``rate_limits``
+    for the workspace, which roster then leaves alone. ``rate_limits_at`` says where each
+    group is named, for problems found once the organization's groups are known.
+    """
 
     name: str
     members: Mapping[str, str] = field(default_factory=dict)
     archived: bool = False
+    rate_limits: Mapping[str, Mapping[str, int]] | None = None
+    rate_limits_at: Mapping[str, Location] = field(default_factory=dict, compare=False)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        limits = self.rate_limits
+        return {
+            "members": dict(self.members),
+            "archived": self.archived,
+            "rate_limits": None if limits is None else {g: dict(v) for g, v in limits.items()},
+        }
+
+    @classmethod
+    def from_data(cls, name: str, data: Mapping[str, Any]) -> DesiredWorkspace:
+        limits = data.get("rate_limits")
+        return cls(
+            name,
+            MappingProxyType(dict(data["members"])),
+            data["archived"],
+            None
+            if limits is None
+            else MappingProxyType({g: MappingProxyType(dict(v)) for g, v in limits.items()}),
+        )
 
 
 @dataclass(frozen=True, slots=True)

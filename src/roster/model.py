@@ -6,7 +6,8 @@ compares it with the ``Desired`` state loaded from the roster files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 # Every role the API may *return* on a user or an invite (admin-api.md §5).
 ORG_ROLES = frozenset(
@@ -37,6 +38,21 @@ WORKSPACE_ROLES = frozenset(
     }
 )
 ASSIGNABLE_WORKSPACE_ROLES = WORKSPACE_ROLES - {"workspace_billing"}
+
+# The rate-limit groups (admin-api.md §15a): model families, and one group of each other kind.
+RATE_LIMIT_GROUP_TYPES = ("model_group", "batch", "token_count", "files", "skills", "web_search")
+# The limiter types a workspace override may set, in the order roster shows them.
+LIMITER_TYPES = (
+    "requests_per_minute",
+    "input_tokens_per_minute",
+    "input_tokens_per_minute_cache_aware",
+    "output_tokens_per_minute",
+    "tokens_per_minute",
+    "tokens_per_day",
+    "tool_uses_per_second",
+    "fast_itpmca",
+    "fast_otpm",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +116,37 @@ class ApiKey:
     created_by: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimitGroup:
+    """One of the organization's rate-limit entries: a group and its limits.
+
+    ``id`` is the entry's id, which differs between organizations (the ``rate_limit_id`` of a
+    workspace override); ``group_id`` (``rlg_...``) is the same in every organization.
+    ``models`` lists the model names and aliases of a model group (empty for the others).
+    """
+
+    id: str
+    group_type: str
+    group_id: str
+    display_name: str = ""
+    models: tuple[str, ...] = ()
+    limits: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """How people name the group: its display name, or its type for the other groups."""
+        return self.display_name or self.group_type
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRateLimit:
+    """A workspace's overrides of one group's limits (limiter type -> the workspace's value)."""
+
+    workspace_id: str
+    rate_limit_id: str
+    overrides: Mapping[str, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class Current:
     """The organization's state as fetched: members and the invites that still matter.
@@ -107,7 +154,9 @@ class Current:
     ``invites`` holds pending and expired invites only (accepted ones became members),
     at most one per email: the most recent. ``workspaces`` holds every workspace, archived
     ones and the Default one included; ``workspace_members`` the members of the workspaces that were
-    asked for; ``api_keys`` the active keys.
+    asked for; ``api_keys`` the active keys; ``rate_limits`` the organization's rate-limit
+    entries and ``workspace_rate_limits`` the overrides of the workspaces asked for (both empty
+    when no workspace's rate limits were asked for).
     """
 
     organization: Organization
@@ -116,6 +165,8 @@ class Current:
     workspaces: tuple[Workspace, ...] = ()
     workspace_members: tuple[WorkspaceMember, ...] = ()
     api_keys: tuple[ApiKey, ...] = ()
+    rate_limits: tuple[RateLimitGroup, ...] = ()
+    workspace_rate_limits: tuple[WorkspaceRateLimit, ...] = ()
 
     def __repr__(self) -> str:
         # Counts, not contents: a large organization's full repr takes a noticeable time.

@@ -30,13 +30,13 @@ from roster.desired import (
     KeyPolicy,
     OrganizationRef,
     Policy,
-    RemovalLimit,
+    RateLimitPolicy,
     UnmanagedPolicy,
     WorkspacePolicy,
 )
 from roster.errors import RosterError, StalePlanError, UnsafePlanError
 from roster.files import path_problem, read_regular, write_regular
-from roster.model import ASSIGNABLE_WORKSPACE_ROLES, Current, Organization
+from roster.model import ASSIGNABLE_WORKSPACE_ROLES, LIMITER_TYPES, Current, Organization
 from roster.plan import Plan, compute_plan
 from roster.plan_trust import DIFF_OPTIONS, canonical, check_signature, signature
 
@@ -294,26 +294,14 @@ def _appeared(level: Any, verb: str) -> str:
 
 
 def desired_data(desired: Desired) -> dict[str, Any]:
-    policy = desired.policy
     organization = desired.organization
     return {
         "members": dict(desired.members),
         "organization": None
         if organization is None
         else {"id": organization.id, "name": organization.name},
-        "policy": {
-            "unmanaged": policy.unmanaged,
-            "ignore": list(policy.ignore),
-            "protected": sorted(policy.protected),
-            "max_removals": str(policy.max_removals),
-            "workspaces": policy.workspaces,
-            "workspace_members": policy.workspace_members,
-            "api_keys_of_removed_members": policy.api_keys_of_removed_members,
-        },
-        "workspaces": {
-            name: {"members": dict(w.members), "archived": w.archived}
-            for name, w in desired.workspaces.items()
-        },
+        "policy": desired.policy.data,
+        "workspaces": {name: w.data for name, w in desired.workspaces.items()},
     }
 
 
@@ -326,26 +314,13 @@ def desired_from_data(data: Mapping[str, Any]) -> Desired:
 
 
 def _desired(data: Mapping[str, Any]) -> Desired:
-    policy = data["policy"]
-    limit = str(policy["max_removals"])
     organization = data.get("organization")
     return Desired(
         members=MappingProxyType(dict(data["members"])),
-        policy=Policy(
-            unmanaged=policy["unmanaged"],
-            ignore=tuple(policy["ignore"]),
-            protected=frozenset(policy["protected"]),
-            max_removals=RemovalLimit.parse(limit if limit.endswith("%") else int(limit)),
-            workspaces=policy["workspaces"],
-            workspace_members=policy["workspace_members"],
-            api_keys_of_removed_members=policy["api_keys_of_removed_members"],
-        ),
+        policy=Policy.from_data(data["policy"]),
         organization=None if organization is None else OrganizationRef(**organization),
         workspaces=MappingProxyType(
-            {
-                name: DesiredWorkspace(name, MappingProxyType(dict(w["members"])), w["archived"])
-                for name, w in data["workspaces"].items()
-            }
+            {name: DesiredWorkspace.from_data(name, w) for name, w in data["workspaces"].items()}
         ),
     )
 
@@ -364,12 +339,27 @@ def _check_values(desired: Desired) -> None:
         ({policy.workspace_members}, {None, *get_args(UnmanagedPolicy)}),
         ({policy.workspaces}, get_args(WorkspacePolicy)),
         ({policy.api_keys_of_removed_members}, get_args(KeyPolicy)),
+        ({policy.rate_limits}, get_args(RateLimitPolicy)),
         ({type(w.archived) for w in desired.workspaces.values()}, {bool}),
+        *_rate_limit_choices(desired),
     ]
     if not all(isinstance(text, str) for text in texts) or any(
         not values <= set(allowed) for values, allowed in choices
     ):
         raise ValueError("the desired state holds a value no roster file can give")
+
+
+def _rate_limit_choices(desired: Desired) -> list[tuple[set[object], Collection[object]]]:
+    limits = [w.rate_limits for w in desired.workspaces.values() if w.rate_limits is not None]
+    groups: set[object] = {type(group) for limit in limits for group in limit}
+    values = [values for limit in limits for values in limit.values()]
+    numbers = {v for value in values for v in value.values()}
+    return [
+        (groups, {str}),
+        ({name for value in values for name in value}, LIMITER_TYPES),
+        ({type(n) for n in numbers}, {int}),
+        ({isinstance(n, int) and n > 0 for n in numbers}, {True}),
+    ]
 
 
 def plan_from_data(data: Mapping[str, Any]) -> Plan:

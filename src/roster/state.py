@@ -14,13 +14,16 @@ from roster.api import AdminClient
 from roster.concurrency import gather_or_cancel
 from roster.errors import UnexpectedAnswerError
 from roster.model import (
+    RATE_LIMIT_GROUP_TYPES,
     ApiKey,
     Current,
     Invite,
     Member,
     Organization,
+    RateLimitGroup,
     Workspace,
     WorkspaceMember,
+    WorkspaceRateLimit,
 )
 from roster.progress import Tally, phase
 
@@ -35,11 +38,14 @@ async def fetch_state(
     *,
     workspace_members_of: Collection[str] | None = (),
     with_api_keys: bool = True,
+    rate_limits_of: Collection[str] | None = (),
 ) -> Current:
     """The organization, its members, open invites (one per email), workspaces and active keys.
 
     Members are fetched for the active workspaces named in ``workspace_members_of`` (None: all);
-    keys only ``with_api_keys`` (export writes none).
+    keys only ``with_api_keys`` (export writes none); rate-limit overrides for the active
+    workspaces named in ``rate_limits_of`` (None: all), with the organization's limits beside
+    them when any workspace is asked for.
     """
     me, (members, invites), spaces, api_keys = await gather_or_cancel(
         client.me(),
@@ -47,13 +53,19 @@ async def fetch_state(
         fetch_workspaces(client),
         _api_keys(client) if with_api_keys else _nothing(),
     )
+    workspace_members, (rate_limits, overrides) = await gather_or_cancel(
+        _workspace_members(client, spaces, workspace_members_of),
+        fetch_rate_limits(client, spaces, rate_limits_of),
+    )
     return Current(
         organization=organization_from(me),
         members=members,
         invites=invites,
         workspaces=spaces,
-        workspace_members=await _workspace_members(client, spaces, workspace_members_of),
+        workspace_members=workspace_members,
         api_keys=tuple(sorted(api_keys, key=lambda k: k.id)),
+        rate_limits=rate_limits,
+        workspace_rate_limits=overrides,
     )
 
 
@@ -134,6 +146,45 @@ async def _members_of(
     return members
 
 
+async def fetch_rate_limits(
+    client: AdminClient, workspaces: Iterable[Workspace], names: Collection[str] | None
+) -> tuple[tuple[RateLimitGroup, ...], tuple[WorkspaceRateLimit, ...]]:
+    """The organization's rate limits and the overrides of the active workspaces named (None:
+    all); nothing at all, and no request, when none is named."""
+    wanted = [w for w in workspaces if not w.archived and (names is None or w.name in names)]
+    if not wanted:
+        return (), ()
+    with phase(client.observer, "rate limits", total=len(wanted) + 1) as tally:
+        groups, *lists = await gather_or_cancel(
+            _organization_rate_limits(client, tally),
+            *(_overrides_of(client, w, tally) for w in wanted),
+        )
+    overrides = (entry for entries in lists for entry in entries)
+    return tuple(sorted(groups, key=_group_order)), tuple(
+        sorted(overrides, key=lambda o: (o.workspace_id, o.rate_limit_id))
+    )
+
+
+async def _organization_rate_limits(client: AdminClient, tally: Tally) -> list[RateLimitGroup]:
+    groups = [rate_limit_group_from(entry) for entry in await client.list_rate_limits()]
+    tally.add(1)
+    return groups
+
+
+async def _overrides_of(
+    client: AdminClient, workspace: Workspace, tally: Tally
+) -> list[WorkspaceRateLimit]:
+    entries = await client.list_workspace_rate_limits(workspace.id)
+    tally.add(1)
+    return [o for o in map(workspace_rate_limit_from, entries) if o.overrides]
+
+
+def _group_order(group: RateLimitGroup) -> tuple[int, str, str]:
+    kinds = RATE_LIMIT_GROUP_TYPES
+    rank = kinds.index(group.group_type) if group.group_type in kinds else len(kinds)
+    return rank, group.label, group.group_id
+
+
 def member_from(user: JSON) -> Member:
     return Member(
         id=_text(user, "id", "a user"),
@@ -187,6 +238,59 @@ def api_key_from(key: JSON) -> ApiKey:
         if creator.get("type") == "user"
         else None,
     )
+
+
+def rate_limit_group_from(entry: JSON) -> RateLimitGroup:
+    """An organization entry; both shapes: ``group`` (SDK) or a flat ``group_type`` (docs)."""
+    group = _optional_object(entry, "group", "a rate limit")
+    group_type = _optional_text(group, "type", "a rate limit's group")
+    return RateLimitGroup(
+        id=_text(entry, "id", "a rate limit"),
+        group_type=group_type or _text(entry, "group_type", "a rate limit"),
+        group_id=_optional_text(group, "id", "a rate limit's group") or "",
+        display_name=_optional_text(group, "display_name", "a rate limit's group") or "",
+        models=tuple(_texts(entry, "models", "a rate limit")),
+        limits=_limit_values(entry, "a rate limit"),
+    )
+
+
+def workspace_rate_limit_from(entry: JSON) -> WorkspaceRateLimit:
+    """A workspace entry's overrides: the values whose source is the workspace itself."""
+    what = "a workspace rate limit"
+    own = [
+        limit
+        for limit in _objects_in(entry, "limits", what)
+        if _optional_object(limit, "source", what).get("type", "workspace") == "workspace"
+    ]
+    return WorkspaceRateLimit(
+        workspace_id=_text(entry, "workspace_id", what),
+        rate_limit_id=_text(entry, "rate_limit_id", what),
+        overrides=_limit_values({"limits": own}, what),
+    )
+
+
+def _limit_values(entry: JSON, what: str) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for limit in _objects_in(entry, "limits", what):
+        value = limit.get("value")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _unreadable(limit, "value", f"{what}'s limit", expected="an integer")
+        values[sys.intern(_text(limit, "type", f"{what}'s limit"))] = value
+    return values
+
+
+def _objects_in(item: JSON, field: str, what: str) -> list[JSON]:
+    values = item.get(field) or []
+    if isinstance(values, list) and all(isinstance(v, dict) for v in values):
+        return values
+    raise _unreadable(item, field, what, expected="a list of objects")
+
+
+def _texts(item: JSON, field: str, what: str) -> list[str]:
+    values = item.get(field) or []
+    if isinstance(values, list) and all(isinstance(v, str) for v in values):
+        return values
+    raise _unreadable(item, field, what, expected="a list of text")
 
 
 def organization_from(me: JSON) -> Organization:

@@ -305,6 +305,48 @@ class AdminClient:
         path = f"{ORG}/api_keys/{api_key_id}"
         return await self._requester.request("POST", path, body=body, recover=find_updated)
 
+    # Rate limits (admin-api.md §15)
+
+    async def cursor_pages(self, path: str, params: Params = ()) -> AsyncIterator[list[JSON]]:
+        """Every page of a list that pages by ``next_page`` alone (no ``has_more``)."""
+        page_token: list[tuple[str, str]] = []
+        while True:
+            page = await self._get(path, [*params, *page_token])
+            yield _objects(page, path)
+            if not page.get("next_page"):
+                return
+            page_token = self._next_cursor(path, page_token, "page", str(page["next_page"]))
+
+    async def list_rate_limits(
+        self, *, group_type: str | None = None, model: str | None = None
+    ) -> list[JSON]:
+        """The organization's rate-limit entries; no ``limit`` asks for them in one page."""
+        params = _scalars(group_type=group_type, model=model)
+        return [
+            item async for page in self.cursor_pages(f"{ORG}/rate_limits", params) for item in page
+        ]
+
+    def _rate_limits_path(self, workspace_id: str) -> str:
+        return f"{ORG}/workspaces/{workspace_id}/rate_limits"
+
+    async def list_workspace_rate_limits(
+        self, workspace_id: str, *, include_inherited: bool = False, group_type: str | None = None
+    ) -> list[JSON]:
+        """A workspace's entries: its overrides only, unless ``include_inherited``."""
+        params = _scalars(include_inherited=include_inherited or None, group_type=group_type)
+        pages = self.cursor_pages(self._rate_limits_path(workspace_id), params)
+        return [item async for page in pages for item in page]
+
+    async def update_workspace_rate_limits(
+        self, workspace_id: str, rate_limit_id: str, limits: Sequence[JSON]
+    ) -> JSON:
+        """Set (an int) or clear (None) the named limiter types of one group; the others stay.
+
+        The same body sent twice leaves the same state, so a lost answer is simply re-sent.
+        """
+        path = f"{self._rate_limits_path(workspace_id)}/{rate_limit_id}"
+        return await self._requester.request("POST", path, body={"limits": list(limits)})
+
     # Reports
 
     async def usage_report(
