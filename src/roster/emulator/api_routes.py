@@ -1,4 +1,4 @@
-"""The Admin API routes (admin-api.md §§6-14): parse the request, ask the store, answer JSON.
+"""The Admin API routes (admin-api.md §§6-15): parse the request, ask the store, answer JSON.
 
 ``api_routes`` is the route table, and each route states its contract there: the query
 parameters and body fields admin-api.md gives it, which strict mode holds requests to.
@@ -51,15 +51,21 @@ def store_of(request: Request) -> Store:
     return store
 
 
-async def json_body(request: Request) -> JsonDict:
-    """The request's JSON object; an empty body counts as ``{}``."""
+async def json_value(request: Request) -> object:
+    """The request's JSON, whatever its shape; an empty body counts as ``{}``."""
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        body: Any = json.loads(raw)
+        value: object = json.loads(raw)
     except ValueError:
         raise invalid("request body is not valid JSON") from None
+    return value
+
+
+async def json_body(request: Request) -> JsonDict:
+    """The request's JSON object; an empty body counts as ``{}``."""
+    body = await json_value(request)
     if not isinstance(body, dict):
         raise invalid("request body must be a JSON object")
     return body
@@ -82,6 +88,11 @@ def flag(request: Request, name: str) -> bool:
 def array(request: Request, name: str) -> list[str]:
     """``name[]=a&name[]=b``; the bare ``name`` form is accepted too (strict mode flags it)."""
     return request.query_params.getlist(f"{name}[]") + request.query_params.getlist(name)
+
+
+def next_page_response(data: Sequence[JsonDict], next_page: str | None) -> JSONResponse:
+    """A page of a list that pages by ``next_page`` alone: no ``has_more`` (§3b)."""
+    return JSONResponse({"data": list(data), "next_page": next_page})
 
 
 def page_response(data: Sequence[JsonDict], page: Page) -> JSONResponse:
@@ -286,6 +297,41 @@ async def get_cost_report(request: Request) -> JSONResponse:
     return JSONResponse(cost_report(request.query_params, store_of(request).report_view()))
 
 
+# --- rate limits ---------------------------------------------------------------------------------
+
+
+async def list_rate_limits(request: Request) -> JSONResponse:
+    params, rate_limits = request.query_params, store_of(request).rate_limits
+    groups = rate_limits.select(params.get("group_type"), model=params.get("model"))
+    shown, next_page = rate_limits.page(groups, params.get("limit"), params.get("page"))
+    return next_page_response([rate_limits.entry_json(g) for g in shown], next_page)
+
+
+async def list_workspace_rate_limits(request: Request) -> JSONResponse:
+    params, store = request.query_params, store_of(request)
+    workspace = store.get_workspace(request.path_params["workspace_id"])
+    inherited = flag(request, "include_inherited")
+    rate_limits = store.rate_limits
+    groups = rate_limits.select(
+        params.get("group_type"), overridden_in=None if inherited else workspace.id
+    )
+    shown, next_page = rate_limits.page(groups, params.get("limit"), params.get("page"))
+    entries = [
+        rate_limits.workspace_entry(workspace.id, group, include_inherited=inherited)
+        for group in shown
+    ]
+    return next_page_response(entries, next_page)
+
+
+async def update_workspace_rate_limits(request: Request) -> JSONResponse:
+    body = await json_value(request)
+    params = request.path_params
+    entry = store_of(request).update_workspace_rate_limits(
+        params["workspace_id"], params["rate_limit_id"], body
+    )
+    return JSONResponse(entry)
+
+
 class ApiRoute(Route):
     """An Admin API route and its contract: what strict mode holds its requests to."""
 
@@ -301,12 +347,13 @@ class ApiRoute(Route):
 
 
 def api_routes() -> list[Route]:
-    """Every API route with its contract (admin-api.md §§6-14); ``contract()``: no parameters
+    """Every API route with its contract (admin-api.md §§6-15); ``contract()``: no parameters
     and no body."""
     users, invites = f"{ORG}/users", f"{ORG}/invites"
     workspaces, keys = f"{ORG}/workspaces", f"{ORG}/api_keys"
     workspace = f"{workspaces}/{{workspace_id}}"
     members = f"{workspace}/members"
+    rate_limits = f"{workspace}/rate_limits"
     return [
         ApiRoute("GET", f"{ORG}/me", get_me, contract()),
         ApiRoute("GET", users, list_users, contract(*CURSOR, "email", "roles[]")),
@@ -353,4 +400,22 @@ def api_routes() -> list[Route]:
             contract(*REPORT, *USAGE_FILTERS),
         ),
         ApiRoute("GET", f"{ORG}/cost_report", get_cost_report, contract(*REPORT)),
+        ApiRoute(
+            "GET",
+            f"{ORG}/rate_limits",
+            list_rate_limits,
+            contract("group_type", "model", "limit", "page"),
+        ),
+        ApiRoute(
+            "GET",
+            rate_limits,
+            list_workspace_rate_limits,
+            contract("include_inherited", "group_type", "limit", "page"),
+        ),
+        ApiRoute(
+            "POST",
+            f"{rate_limits}/{{rate_limit_id}}",
+            update_workspace_rate_limits,
+            contract(body=["limits"]),
+        ),
     ]

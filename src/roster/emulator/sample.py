@@ -2,7 +2,8 @@
 
 It differs from ``examples/startup/roster.yaml`` in every way a plan can show: invites, a
 re-invite, a role change, removals, a change only the Console can make, workspace changes, a
-member waiting for their invite, and the API key of a member being removed.
+member waiting for their invite, and the API key of a member being removed. Production and
+Research have rate-limit overrides.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from roster.emulator.clock import Clock, format_time
+from roster.emulator.rate_limits import BATCH_GROUP_ID, OPUS_4_GROUP_ID, SONNET_4_GROUP_ID
 from roster.emulator.records import ApiKey, Invite, User, Workspace
 from roster.emulator.store import Store
 
@@ -36,6 +38,16 @@ SAMPLE_WORKSPACES = (
     ("Production", (("linus@tinyco.io", "workspace_developer"),)),
     ("Research", (("intern@tinyco.io", "workspace_developer"),)),
 )
+# (workspace, group id, its overrides): below the organization's limits, as a team's budget.
+SAMPLE_RATE_LIMITS = (
+    (
+        "Production",
+        SONNET_4_GROUP_ID,
+        {"output_tokens_per_minute": 300_000, "requests_per_minute": 2000},
+    ),
+    ("Production", BATCH_GROUP_ID, {"requests_per_minute": 100}),
+    ("Research", OPUS_4_GROUP_ID, {"output_tokens_per_minute": 40_000}),
+)
 
 
 def sample_store() -> Store:
@@ -49,13 +61,17 @@ def sample_store() -> Store:
     }
     for email, role, days in SAMPLE_INVITES:
         store.insert_invite(_invite(store, email, role, SAMPLE_NOW - timedelta(days=days)))
+    workspace_ids: dict[str, str] = {}
     for index, (name, members) in enumerate(SAMPLE_WORKSPACES, start=1):
         workspace = _workspace(store, name, founded + timedelta(days=index))
         store.insert_workspace(workspace)
+        workspace_ids[name] = workspace.id
         for email, role in members:
             store.insert_member(workspace.id, users[email].id, role)
             key_name = f"{name.lower()}-{email.split('@')[0]}"
             store.insert_api_key(_api_key(store, key_name, workspace, users[email]))
+    for name, group_id, limits in SAMPLE_RATE_LIMITS:
+        store.rate_limits.set_overrides(workspace_ids[name], group_id, limits)
     return store
 
 

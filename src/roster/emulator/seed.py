@@ -1,6 +1,7 @@
 """Deterministic generation of a realistic organization: the same arguments give the same
 state, byte for byte. Members, invites (accepted, pending, expired), workspaces with explicit
-members, and API keys, laid out on a timeline that ends at a fixed instant (``ANCHOR``).
+members and rate-limit overrides, and API keys, laid out on a timeline that ends at a fixed
+instant (``ANCHOR``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from roster.emulator.clock import Clock, format_time
+from roster.emulator.rate_limits import BATCH_GROUP_ID, SONNET_4_GROUP_ID
 from roster.emulator.records import ApiKey, Invite, User, Workspace
 from roster.emulator.store import INVITE_LIFETIME, MAX_ACTIVE_WORKSPACES, PALETTE, Store
 
@@ -134,6 +136,7 @@ def generate(
     )
     _mint_ids(plan, store)
     _fill(plan, store, spaces, members)
+    _fill_rate_limits(random.Random(f"{seed}:rate limits"), store, spaces)
     return store
 
 
@@ -289,6 +292,21 @@ def _fill_members(
             continue
         for space in rng.sample(named, min(len(named), rng.choice((0, 1, 1, 1, 2, 2, 3)))):
             store.insert_member(space.id, member.id, rng.choices(roles, weights)[0])
+
+
+def _fill_rate_limits(rng: random.Random, store: Store, spaces: list[Draft]) -> None:
+    """About a third of the active named workspaces hold Sonnet below the organization's
+    limits; the first two of them also cap their batch requests. Draws from an ``rng`` of its
+    own, so the rest of the organization is what it was before overrides were seeded."""
+    active = [s for s in spaces[1:] if s.fields["archived"] is None]
+    for count, space in enumerate(active[::3]):
+        sonnet = {"output_tokens_per_minute": 800_000 * rng.choice((1, 2, 3)) // 8}
+        if rng.random() < 0.5:
+            sonnet["requests_per_minute"] = 4000 * rng.choice((1, 2, 3)) // 4
+        store.rate_limits.set_overrides(space.id, SONNET_4_GROUP_ID, sonnet)
+        if count < 2:
+            batch = {"requests_per_minute": rng.choice((100, 250, 500))}
+            store.rate_limits.set_overrides(space.id, BATCH_GROUP_ID, batch)
 
 
 def _user(draft: Draft) -> User:

@@ -22,6 +22,7 @@ from roster.emulator.clock import Clock, format_time, parse_time
 from roster.emulator.ids import IdFactory
 from roster.emulator.pagination import Cursor, Page, SortedIds, paginate
 from roster.emulator.problems import ApiProblem, invalid, not_found
+from roster.emulator.rate_limits import RateLimits, limit_changes
 from roster.emulator.records import (
     ApiKey,
     Invite,
@@ -98,7 +99,8 @@ def epoch_ms(moment: datetime) -> int:
 
 
 class Store:
-    """One organization's members, invites, workspaces, memberships and API keys."""
+    """One organization's members, invites, workspaces, memberships, API keys and the
+    workspaces' rate-limit overrides (``rate_limits``)."""
 
     def __init__(
         self,
@@ -113,6 +115,7 @@ class Store:
         self.version = 0
         self.admin_key_hashes: frozenset[str] | None = None
         self._ids = IdFactory(self.organization.id)
+        self.rate_limits = RateLimits(lambda: self.organization.id, self.touch)
         self._reset_collections()
         if bootstrap:
             self._bootstrap()
@@ -134,6 +137,7 @@ class Store:
         self._keys: dict[str, ApiKey] = {}
         self._key_ids = SortedIds()
         self._key_origins: list[KeyOrigin] | None = None
+        self.rate_limits.clear()
 
     def _bootstrap(self) -> None:
         now = self.clock.now()
@@ -633,6 +637,24 @@ class Store:
         self.touch()
         return updated
 
+    # --- rate limits (admin-api.md §15) ----------------------------------------------------------
+
+    def update_workspace_rate_limits(
+        self, workspace_id: str, rate_limit_id: str, body: object
+    ) -> JsonDict:
+        """Set or clear the named limiter types of one group's overrides; the others stay.
+        Returns the group's workspace entry, overrides only."""
+        workspace = self.get_workspace(workspace_id)
+        group = self.rate_limits.group_of_entry(rate_limit_id)
+        self._mutable_workspace(workspace_id)
+        if workspace.is_default:
+            raise invalid(
+                "the Default workspace has the organization's limits; it cannot have overrides",
+                "default_workspace_rate_limits",
+            )
+        self.rate_limits.set_overrides(workspace.id, group.id, limit_changes(body))
+        return self.rate_limits.workspace_entry(workspace.id, group)
+
     # --- persistence --------------------------------------------------------------------------
 
     def to_json(self) -> JsonDict:
@@ -652,6 +674,7 @@ class Store:
             ],
             "workspace_members": self._members_json(),
             "api_keys": [api_key_to_json(self._keys[i]) for i in self._key_ids.items],
+            "workspace_rate_limits": self.rate_limits.to_json(),
         }
 
     def _members_json(self) -> list[JsonDict]:
@@ -697,6 +720,7 @@ class Store:
             self.insert_member(item["workspace_id"], item["user_id"], item["workspace_role"])
         for item in data.get("api_keys", []):
             self.insert_api_key(api_key_from_json(item))
+        self.rate_limits.load_json(data.get("workspace_rate_limits", []))
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False) + "\n"
