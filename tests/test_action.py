@@ -525,7 +525,7 @@ def test_apply_plans_then_applies_that_plan_and_converges(
     assert run.summary.startswith(
         f"### roster apply\n\n{shown.stdout}\nWhat apply did:\n\n```text\n"
     )
-    assert "Apply complete: 12 of 12 changes made." in run.summary
+    assert "Apply complete: 13 of 13 changes made." in run.summary
     assert run.summary.endswith("\n```\n")
     assert github.requests == []
     # After apply, a second plan has only the manual action left.

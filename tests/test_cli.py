@@ -248,6 +248,12 @@ def test_apply_sandbox_then_only_the_manual_action_is_left(in_tmp_cwd: Path) -> 
         "linus@tinyco.io": "workspace_admin",
         "margaret@tinyco.io": "workspace_developer",
     }
+    [production] = [w["id"] for w in store.to_json()["workspaces"] if w["name"] == "Production"]
+    sonnet, batch = (store.rate_limits.entry_id_for(r) for r in ("claude-sonnet-4-5", "batch"))
+    assert store.rate_limits.overrides(production) == {
+        sonnet: {"output_tokens_per_minute": 400_000, "requests_per_minute": 2_000},
+        batch: {"requests_per_minute": 100},  # not in the file: reported, left as it is
+    }
 
 
 def test_apply_again_has_nothing_to_apply() -> None:
@@ -687,7 +693,7 @@ def test_a_saved_plan_is_applied_exactly(tmp_path: Path) -> None:
     applied = roster("apply", "--sandbox", "--yes", "plan.json", STARTUP)
     assert applied.exit_code == 0
     assert applied.stdout.startswith(saved.stdout)
-    assert "Apply complete: 12 of 12 changes made." in applied.stdout
+    assert "Apply complete: 13 of 13 changes made." in applied.stdout
     after = roster("plan", "--sandbox", "--format", "json", STARTUP)
     assert json.loads(after.stdout)["changes"] == []
 

@@ -221,6 +221,7 @@ def test_the_enterprise_example_merges_its_team_files() -> None:
         workspaces="report",
         workspace_members="report",
         api_keys_of_removed_members="archive",
+        rate_limits="remove",
     )
     assert desired.members["raj.patel@globex.com"] == "developer"
     assert desired.members["hana.kim@globex.com"] == "billing"
@@ -235,6 +236,13 @@ def test_the_enterprise_example_merges_its_team_files() -> None:
         "raj.patel@globex.com": "workspace_developer",
         "sofia.ortiz@globex.com": "workspace_developer",
     }
+    assert desired.workspaces["Platform Production"].rate_limits == {
+        "claude-sonnet-4-5": {"requests_per_minute": 2000, "output_tokens_per_minute": 400000},
+        "batch": {"requests_per_minute": 100},
+    }
+    assert desired.workspaces["Research"].rate_limits is None  # never touched
+    sonnet = desired.workspaces["Platform Staging"].rate_limits_at["claude-sonnet-4-5"]
+    assert sonnet == (str(EXAMPLES / "enterprise" / "platform.yaml"), 35, 7)
 
 
 def test_emails_are_stored_lower_case_and_globs_too(tmp_path: Path) -> None:
@@ -341,7 +349,9 @@ def test_the_policy_data_form_reads_back_as_the_same_policy() -> None:
     assert policy.ignore == ("bots-*@x.io",)
     assert policy.protected == frozenset({"ada@x.io"})
     assert Policy.from_data(policy.data) == policy
-    assert Policy.from_data(Policy(max_removals=RemovalLimit(7)).data).max_removals.allowed(100) == 7
+    assert (
+        Policy.from_data(Policy(max_removals=RemovalLimit(7)).data).max_removals.allowed(100) == 7
+    )
 
 
 @pytest.mark.parametrize("packaged", [True, False], ids=["wheel", "source-tree"])

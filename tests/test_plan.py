@@ -254,7 +254,7 @@ def test_plan_counts_summary_and_data() -> None:
     data = plan.data
     assert list(data) == [
         "format_version", "organization", "changes", "manual", "unmanaged", "held_back",
-        "waiting", "api_keys", "summary",
+        "waiting", "api_keys", "rate_limits", "summary",
     ]  # fmt: skip
     assert data["organization"] == {"id": ACME.id, "name": "Acme"}
     assert [c["kind"] for c in data["changes"]] == ["invite", "update_role"]
@@ -269,6 +269,9 @@ def test_plan_counts_summary_and_data() -> None:
         "workspace": None,
         "workspace_id": None,
         "key_id": None,
+        "group": "",
+        "rate_limit_id": None,
+        "limits": [],
     }
     assert [c["email"] for c in data["manual"]] == [CEO]
     assert data["unmanaged"][0] == {

@@ -290,11 +290,14 @@ def stopped_summary(made: int, in_flight: str, *, unknown: int = 0) -> str:
     """The summary after the first change was done and the second was in flight at Ctrl-C."""
     outcome = f", {unknown} of unknown outcome" if unknown else ""
     return (
-        f"Apply stopped by Ctrl-C: {made} of 12 changes made{outcome}, 10 not started."
+        f"Apply stopped by Ctrl-C: {made} of 13 changes made{outcome}, 11 not started."
         " 1 manual action left for the Console.\n"
         f"Finished before Ctrl-C (1):\n{CHANGES[0]}: done\n"
         f"In flight at Ctrl-C (1):\n{CHANGES[1]}: {in_flight}\n"
-        "Not started (10):\n" + "".join(f"{line}\n" for line in CHANGES[2:]) + LEFT
+        "Not started (11):\n"
+        + "".join(f"{line}\n" for line in CHANGES[2:12])
+        + "  … and 1 more\n"
+        + LEFT
     )
 
 

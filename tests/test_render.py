@@ -10,8 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from roster.desired import Desired, Policy
-from roster.model import Current, Invite, Member, Organization
+from roster.desired import Desired, DesiredWorkspace, Policy, RateLimitPolicy
+from roster.model import (
+    Current,
+    Invite,
+    Member,
+    Organization,
+    RateLimitGroup,
+    Workspace,
+    WorkspaceRateLimit,
+)
 from roster.plan import Plan, compute_plan
 from roster.render import render_json, render_text
 
@@ -77,10 +85,67 @@ def empty_plan() -> Plan:
     return Plan(ACME)
 
 
+SONNET = RateLimitGroup(
+    "ratelimit_sonnet",
+    "model_group",
+    "rlg_01sonnet",
+    "Claude Sonnet 4.x",
+    ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929"),
+    {"requests_per_minute": 4_000, "output_tokens_per_minute": 800_000},
+)
+HAIKU = RateLimitGroup(
+    "ratelimit_haiku",
+    "model_group",
+    "rlg_01haiku",
+    "Claude Haiku 4.x",
+    ("claude-haiku-4-5",),
+    {"output_tokens_per_minute": 800_000},
+)
+BATCH = RateLimitGroup(
+    "ratelimit_batch", "batch", "rlg_01batch", "", (), {"requests_per_minute": 4_000}
+)
+
+
+def rate_limits_plan(policy: RateLimitPolicy = "report") -> Plan:
+    """Production's overrides changed, set and above the limit; Interns created with its own."""
+    production = Workspace("wrkspc_prod", "Production", created_at=JOINED)
+    current = Current(
+        ACME,
+        (),
+        (),
+        workspaces=(production,),
+        rate_limits=(SONNET, HAIKU, BATCH),
+        workspace_rate_limits=(
+            WorkspaceRateLimit(production.id, SONNET.id, {"output_tokens_per_minute": 300_000}),
+            WorkspaceRateLimit(production.id, BATCH.id, {"requests_per_minute": 100}),
+        ),
+    )
+    limits = {
+        "Production": {
+            "claude-sonnet-4-5": {
+                "output_tokens_per_minute": 400_000,
+                "requests_per_minute": 2_000,
+            },
+            "claude-haiku-4-5": {"output_tokens_per_minute": 900_000},
+        },
+        "Interns": {"claude-sonnet-4-5-20250929": {"output_tokens_per_minute": 500_000}},
+    }
+    desired = Desired(
+        {},
+        Policy(rate_limits=policy),
+        workspaces={
+            name: DesiredWorkspace(name, rate_limits=given) for name, given in limits.items()
+        },
+    )
+    return compute_plan(desired, current)
+
+
 PLANS: dict[str, Callable[[], Plan]] = {
     "busy": busy_plan,
     "reporting": reporting_plan,
     "empty": empty_plan,
+    "rate_limits": rate_limits_plan,
+    "rate_limits_removing": lambda: rate_limits_plan("remove"),
 }
 
 

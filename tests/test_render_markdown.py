@@ -11,7 +11,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roster.changes import CHANGE_KINDS, Change, ChangeKind, HeldBack, KeyNotice, Unmanaged, Waiting
+from roster.changes import (
+    CHANGE_KINDS,
+    Change,
+    ChangeKind,
+    HeldBack,
+    KeyNotice,
+    LimitStep,
+    RateLimitNotice,
+    Unmanaged,
+    Waiting,
+)
 from roster.model import Organization
 from roster.plan import Plan
 from roster.render_markdown import MARKDOWN_MARKER, MIN_MAX_CHARS, render_markdown
@@ -73,6 +83,18 @@ def busy_plan() -> Plan:
                 workspace_id="wrkspc_legacy",
                 note="final; 2 active API keys in it stop working",
             ),
+            Change(
+                "set_rate_limits",
+                "",
+                workspace="Production",
+                workspace_id="wrkspc_prod",
+                group="claude-sonnet-4-5",
+                rate_limit_id="ratelimit_sonnet",
+                limits=(
+                    LimitStep("requests_per_minute", None, 2_000, 4_000),
+                    LimitStep("output_tokens_per_minute", 300_000, 400_000, 800_000),
+                ),
+            ),
             Change("delete_invite", "old@acme.com", "billing", None, invite_id="invite_old"),
             Change("remove_member", "zoe@acme.com", "developer", None, user_id="user_zoe"),
             Change(
@@ -119,6 +141,11 @@ def busy_plan() -> Plan:
         ),
         waiting=(Waiting("ivy@acme.com", "Production", "workspace_user"),),
         api_keys=(KeyNotice("apikey_01old", "ci-deploy", "pat@acme.com", "Production"),),
+        rate_limits=(
+            RateLimitNotice(
+                "not_in_files", "Production", "batch", "requests_per_minute", 100, 4_000
+            ),
+        ),
     )
 
 
@@ -195,7 +222,7 @@ def test_a_plan_with_only_accounts_to_show_keeps_them() -> None:
 def test_every_change_kind_has_a_section() -> None:
     rendered = render_markdown(busy_plan())
     summaries = re.findall(r"<summary>(.*) \(\d+\)</summary>", rendered)
-    assert len(summaries) == len(CHANGE_KINDS) - 1 + 4  # manual is the warning; 4 notices
+    assert len(summaries) == len(CHANGE_KINDS) - 1 + 5  # manual is the warning; 5 notices
 
 
 def test_manual_actions_sit_in_a_warning_outside_the_sections() -> None:

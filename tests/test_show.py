@@ -49,7 +49,7 @@ def test_the_hint_after_a_sandbox_plan_keeps_sandbox() -> None:
     hinted = result.stderr.split("apply it with: roster ")[1].split()
     applied = roster(*hinted, "--yes")
     assert applied.exit_code == 0
-    assert "Apply complete: 12 of 12 changes made." in applied.stdout
+    assert "Apply complete: 13 of 13 changes made." in applied.stdout
 
 
 def test_show_renders_the_saved_plan_as_plan_did_with_its_provenance() -> None:

@@ -452,6 +452,11 @@ class _Maker:
             await client.remove_workspace_member(
                 self.workspace_id(change), _required(change.user_id)
             )
+        elif kind == "set_rate_limits":
+            limits = [{"type": step.limiter, "value": step.to_value} for step in change.limits]
+            await client.update_workspace_rate_limits(
+                self.workspace_id(change), _required(change.rate_limit_id), limits
+            )
         else:
             raise AssertionError(f"apply cannot make a {kind} change")
 

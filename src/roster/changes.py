@@ -15,6 +15,7 @@ ChangeKind = Literal[
     "create_workspace",
     "add_workspace_member",
     "update_workspace_member",
+    "set_rate_limits",
     "remove_workspace_member",
     "archive_workspace",
     "delete_invite",
@@ -24,10 +25,11 @@ ChangeKind = Literal[
     "manual",
 ]
 AccountKind = Literal["member", "invite", "workspace", "workspace_member"]
+RateLimitReason = Literal["not_in_files", "above_organization_limit", "over_organization_total"]
 
 # Kinds in plan order. Grants come before removals, so a run cut short leaves extra access behind
 # rather than missing access, and the next run finishes it: invites and role changes, then
-# workspaces and their members, then removals from workspaces before removals from the
+# workspaces, their members and rate limits, then removals from workspaces before removals from the
 # organization, and last the keys of people removed. Manual actions are never applied.
 PHASES: Mapping[ChangeKind, int] = {
     "invite": 1,
@@ -36,6 +38,7 @@ PHASES: Mapping[ChangeKind, int] = {
     "create_workspace": 2,
     "add_workspace_member": 3,
     "update_workspace_member": 3,
+    "set_rate_limits": 3,
     "remove_workspace_member": 4,
     "archive_workspace": 5,
     "delete_invite": 6,
@@ -52,6 +55,7 @@ SUMMARY_GROUPS: Mapping[ChangeKind, str] = {
     "create_workspace": "add",
     "add_workspace_member": "add",
     "update_workspace_member": "change",
+    "set_rate_limits": "change",
     "remove_workspace_member": "remove",
     "archive_workspace": "remove",
     "delete_invite": "remove",
@@ -72,7 +76,20 @@ class _AsData:
         values = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
         if "workspace" in values:
             values["workspace"] = values["workspace"] or None
+        if "limits" in values:
+            values["limits"] = [step.data for step in values["limits"]]
         return values
+
+
+@dataclass(frozen=True, slots=True)
+class LimitStep(_AsData):
+    """One limiter type of a rate-limit change: its override before and after (None: none, the
+    organization's limit applies), and the organization's limit (None: it has none)."""
+
+    limiter: str
+    from_value: int | None
+    to_value: int | None
+    org_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +98,8 @@ class Change(_AsData):
 
     ``from_role`` is the role before (None for a new invite), ``to_role`` the role after (None for
     a removal). ``note`` says why or, for a ``manual`` change, exactly what to do in the Console.
+    A ``set_rate_limits`` change names the group as the files do (``group``), the organization's
+    entry for it (``rate_limit_id``) and each limiter type it sets or clears (``limits``).
     """
 
     kind: ChangeKind
@@ -93,19 +112,23 @@ class Change(_AsData):
     workspace: str = ""
     workspace_id: str | None = None
     key_id: str | None = None
+    group: str = ""
+    rate_limit_id: str | None = None
+    limits: tuple[LimitStep, ...] = ()
 
     @property
     def phase(self) -> int:
         return PHASES[self.kind]
 
     @property
-    def sort_key(self) -> tuple[int, int, str, str, str]:
+    def sort_key(self) -> tuple[int, int, str, str, str, str]:
         return (
             self.phase,
             CHANGE_KINDS.index(self.kind),
             self.workspace,
             self.email,
             self.key_id or "",
+            self.group,
         )
 
     @property
@@ -157,5 +180,24 @@ class KeyNotice(_AsData):
     workspace: str
 
 
-# Anything planning can find about one account, workspace or key.
-Entry: TypeAlias = Change | Unmanaged | HeldBack | Waiting | KeyNotice
+@dataclass(frozen=True, slots=True)
+class RateLimitNotice(_AsData):
+    """A rate limit worth a reviewer's eye, which the plan leaves as it is.
+
+    ``not_in_files``: an override the files do not give (policy.rate_limits: report).
+    ``above_organization_limit``: a value the plan sets above the organization's limit (stored,
+    but the lower applies). ``over_organization_total``: the workspaces' overrides of one type
+    add up to more than the organization's limit (legal); ``value`` is the total then,
+    ``workspace`` the workspaces it adds up, and ``group`` the group's display name.
+    """
+
+    reason: RateLimitReason
+    workspace: str
+    group: str
+    limiter: str
+    value: int
+    org_limit: int | None = None
+
+
+# Anything planning can find about one account, workspace, key or rate limit.
+Entry: TypeAlias = Change | Unmanaged | HeldBack | Waiting | KeyNotice | RateLimitNotice

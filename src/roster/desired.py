@@ -190,3 +190,8 @@ class Desired:
     policy: Policy = Policy()
     organization: OrganizationRef | None = None
     workspaces: Mapping[str, DesiredWorkspace] = field(default_factory=dict)
+
+    @property
+    def names_rate_limits(self) -> bool:
+        """Whether any workspace gives ``rate_limits``: only then does roster read them."""
+        return any(w.rate_limits is not None for w in self.workspaces.values())

@@ -21,7 +21,15 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unus
 
 from roster.config import inline_refs, roster_schema
 from roster.desired import FILE_ROLES
-from roster.model import ASSIGNABLE_WORKSPACE_ROLES, CONSOLE_ONLY_ROLES, Current, WorkspaceMember
+from roster.model import (
+    ASSIGNABLE_WORKSPACE_ROLES,
+    CONSOLE_ONLY_ROLES,
+    LIMITER_TYPES,
+    Current,
+    Workspace,
+    WorkspaceMember,
+)
+from roster.plan_rate_limits import GroupNames
 from roster.plan_workspaces import is_inherited
 from roster.untrusted import is_unsafe, printable
 
@@ -74,6 +82,7 @@ def _workspace_lines(current: Current) -> list[str]:
         return []
     lines, seen = ["", "workspaces:"], set()
     default_names = {w.name for w in current.workspaces if w.is_default}
+    rate_limits = _RateLimits(current)
     for workspace in active:
         named = f"{_flow(workspace.name)} ({_flow(workspace.id)})"
         if not _stateable_workspace(workspace.name):
@@ -85,21 +94,68 @@ def _workspace_lines(current: Current) -> list[str]:
             lines.append(_comment(f"{named}: a second workspace of that name", 2))
         else:
             seen.add(workspace.name)
-            lines += _one_workspace(workspace.name, held[workspace.id], emails)
+            limits = rate_limits.lines(workspace)
+            lines += _one_workspace(workspace.name, held[workspace.id], emails, limits)
     # With nothing but comments under it, "workspaces:" would read as empty rather than as {}.
     return lines if seen else [*lines[:2], "  {}", *lines[2:]]
 
 
 def _one_workspace(
-    name: str, held: Iterable[WorkspaceMember], emails: Mapping[str, tuple[str, str]]
+    name: str,
+    held: Iterable[WorkspaceMember],
+    emails: Mapping[str, tuple[str, str]],
+    rate_limits: list[str],
 ) -> list[str]:
     explicit = _explicit(held, emails)
     [empty] = _yaml({name: {}}, indent=2)
-    if not explicit:
-        return [empty]
+    if not explicit and not any(not line.lstrip().startswith("#") for line in rate_limits):
+        return [empty, *rate_limits]
     # The name through the writer, the members line by line as the members section writes them.
-    lines = [empty.removesuffix(" {}"), "    members:"]
-    return lines + [line for email, role in explicit.items() for line in _entry(email, role, "", 6)]
+    lines = [empty.removesuffix(" {}")]
+    if explicit:
+        lines.append("    members:")
+        lines += [line for email, role in explicit.items() for line in _entry(email, role, "", 6)]
+    return lines + rate_limits
+
+
+class _RateLimits:
+    """The workspaces' rate-limit overrides as roster files give them: each group by the name
+    plans resolve back to it, and what a file cannot state as a comment, left unmanaged."""
+
+    def __init__(self, current: Current) -> None:
+        self.names = GroupNames(current.rate_limits)
+        self.by_entry = {g.id: g for g in current.rate_limits}
+        self.of: dict[str, dict[str, Mapping[str, int]]] = defaultdict(dict)
+        for override in current.workspace_rate_limits:
+            self.of[override.workspace_id][override.rate_limit_id] = override.overrides
+
+    def lines(self, workspace: Workspace) -> list[str]:
+        given: dict[str, dict[str, int]] = {}
+        comments: list[str] = []
+        for entry_id, overrides in sorted(self.of.get(workspace.id, {}).items()):
+            group = self.by_entry.get(entry_id)
+            name = self.names.name_of(group) if group is not None else entry_id
+            values, odd = _stateable_limits(overrides)
+            if group is None or workspace.is_default or not _stateable_group(name):
+                values, odd = {}, dict(overrides)
+            if values:
+                given[name] = values
+            comments += [
+                _comment(f"{_flow(name)} {_flow(k)}: {v}  (roster files cannot state it here)", 4)
+                for k, v in odd.items()
+            ]
+        if not given and not comments:
+            return []
+        if not given:
+            return ["    # rate limits a file cannot state, left unmanaged:", *comments]
+        return [*_yaml({"rate_limits": given}, indent=4), *comments]
+
+
+def _stateable_limits(overrides: Mapping[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """The overrides a file can give (known types, positive values), and the others."""
+    known = [k for k in LIMITER_TYPES if k in overrides]
+    values = {k: overrides[k] for k in known if overrides[k] >= 1}
+    return values, {k: v for k, v in overrides.items() if k not in values}
 
 
 def _explicit(
@@ -209,6 +265,13 @@ def _validator(*where: str) -> Draft202012Validator:
 def _stateable(email: str) -> bool:
     """Whether the schema accepts ``email`` (the API holds some addresses it does not)."""
     return bool(_validator("properties", "members", "propertyNames").is_valid(email))
+
+
+@functools.cache
+def _stateable_group(name: str) -> bool:
+    """Whether the schema accepts ``name`` as a rate-limit group's name."""
+    where = ("properties", "workspaces", "additionalProperties", "properties", "rate_limits")
+    return bool(_validator(*where, "propertyNames").is_valid(name))
 
 
 def _stateable_workspace(name: str) -> bool:

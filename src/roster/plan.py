@@ -19,12 +19,14 @@ from roster.changes import (
     ChangeKind,
     HeldBack,
     KeyNotice,
+    RateLimitNotice,
     Unmanaged,
     Waiting,
 )
 from roster.desired import Desired, OrganizationRef, Policy
 from roster.errors import UnsafePlanError
 from roster.model import CONSOLE_ONLY_ROLES, SETTABLE_ROLES, Current, Invite, Member, Organization
+from roster.plan_rate_limits import plan_rate_limits
 from roster.plan_workspaces import is_inherited, plan_api_keys, plan_workspaces
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "HeldBack",
     "KeyNotice",
     "Plan",
+    "RateLimitNotice",
     "Unmanaged",
     "Waiting",
     "check_archive_guard",
@@ -59,7 +62,7 @@ ROLE_RIGHTS: Mapping[str, frozenset[str]] = {
 }
 
 
-Outcome: TypeAlias = Change | Unmanaged | HeldBack | Waiting | KeyNotice | None
+Outcome: TypeAlias = Change | Unmanaged | HeldBack | Waiting | KeyNotice | RateLimitNotice | None
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -72,6 +75,7 @@ class Plan:
     held_back: tuple[HeldBack, ...] = ()
     waiting: tuple[Waiting, ...] = ()
     api_keys: tuple[KeyNotice, ...] = ()
+    rate_limits: tuple[RateLimitNotice, ...] = ()
 
     def __post_init__(self) -> None:
         # Sorting here makes equal inputs give equal plans, whatever order they arrived in.
@@ -80,6 +84,7 @@ class Plan:
         object.__setattr__(self, "held_back", tuple(sorted(self.held_back, key=_account_key)))
         object.__setattr__(self, "waiting", tuple(sorted(self.waiting, key=_waiting_key)))
         object.__setattr__(self, "api_keys", tuple(sorted(self.api_keys, key=_key_key)))
+        object.__setattr__(self, "rate_limits", tuple(sorted(self.rate_limits, key=_notice_key)))
 
     @classmethod
     def of(cls, organization: Organization, outcomes: Iterable[Outcome]) -> Plan:
@@ -91,6 +96,7 @@ class Plan:
             held_back=tuple(o for o in found if isinstance(o, HeldBack)),
             waiting=tuple(o for o in found if isinstance(o, Waiting)),
             api_keys=tuple(o for o in found if isinstance(o, KeyNotice)),
+            rate_limits=tuple(o for o in found if isinstance(o, RateLimitNotice)),
         )
 
     def __repr__(self) -> str:
@@ -131,6 +137,7 @@ class Plan:
             "held_back": [account.data for account in self.held_back],
             "waiting": [entry.data for entry in self.waiting],
             "api_keys": [notice.data for notice in self.api_keys],
+            "rate_limits": [notice.data for notice in self.rate_limits],
             "summary": dict(self.summary),
         }
 
@@ -145,6 +152,10 @@ def _waiting_key(entry: Waiting) -> tuple[str, str]:
 
 def _key_key(notice: KeyNotice) -> tuple[str, str]:
     return notice.owner, notice.key_id
+
+
+def _notice_key(notice: RateLimitNotice) -> tuple[str, str, str, str]:
+    return notice.reason, notice.workspace, notice.group, notice.limiter
 
 
 # --- computing the plan ---------------------------------------------------------------------------
@@ -172,8 +183,9 @@ def compute_plan(desired: Desired, current: Current) -> Plan:
     }
     workspaces = plan_workspaces(desired, current, removed)
     keys = plan_api_keys(desired, current, removed, workspaces)
+    rate_limits = plan_rate_limits(desired, current)
     leaving = [_leaving_workspaces(o, current) for o in organization]
-    return Plan.of(current.organization, [*leaving, *workspaces, *keys])
+    return Plan.of(current.organization, [*leaving, *workspaces, *keys, *rate_limits])
 
 
 def _leaving_workspaces(outcome: Outcome, current: Current) -> Outcome:

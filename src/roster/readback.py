@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from roster.api import AdminClient
 from roster.changes import Change, ChangeKind
 from roster.errors import NotFoundError
+from roster.state import workspace_rate_limit_from
 
 WorkspaceOf = Callable[[Change], str]
 Check = Callable[[AdminClient, Change, WorkspaceOf], Awaitable[bool]]
@@ -92,6 +93,13 @@ async def _key_stopped(client: AdminClient, change: Change, _: WorkspaceOf) -> b
     return key.get("status") in KEY_STATUSES_THAT_HOLD[change.kind]
 
 
+async def _limits_set(client: AdminClient, change: Change, workspace_of: WorkspaceOf) -> bool:
+    entries = await client.list_workspace_rate_limits(workspace_of(change))
+    found = next((e for e in entries if e.get("rate_limit_id") == change.rate_limit_id), {})
+    own = workspace_rate_limit_from(found).overrides if found else {}
+    return all(own.get(step.limiter) == step.to_value for step in change.limits)
+
+
 async def _never(client: AdminClient, change: Change, _: WorkspaceOf) -> bool:
     return False  # manual changes are never made by roster
 
@@ -109,6 +117,7 @@ _CHECKS: dict[ChangeKind, Check] = {
     "create_workspace": _workspace_exists,
     "add_workspace_member": _workspace_role,
     "update_workspace_member": _workspace_role,
+    "set_rate_limits": _limits_set,
     "remove_workspace_member": _not_in_workspace,
     "archive_workspace": _archived,
     "delete_invite": _invite_gone,

@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from roster.plan import Change, ChangeKind, HeldBack, KeyNotice, Plan, Unmanaged, Waiting
+from roster.changes import LimitStep
+from roster.plan import (
+    Change,
+    ChangeKind,
+    HeldBack,
+    KeyNotice,
+    Plan,
+    RateLimitNotice,
+    Unmanaged,
+    Waiting,
+)
 from roster.untrusted import json_text, printable
 
 SIGNS: dict[ChangeKind, str] = {
@@ -21,6 +31,7 @@ SIGNS: dict[ChangeKind, str] = {
     "create_workspace": "+",
     "add_workspace_member": "+",
     "update_workspace_member": "~",
+    "set_rate_limits": "~",
     "remove_workspace_member": "-",
     "archive_workspace": "-",
     "delete_invite": "-",
@@ -38,6 +49,7 @@ DESCRIPTIONS: dict[ChangeKind, str] = {
     "add_workspace_member": "add {email} to workspace {workspace} as {to_role}",
     "update_workspace_member": "change {email} in workspace {workspace}"
     " from {from_role} to {to_role}",
+    "set_rate_limits": "{workspace} {group} {steps}",
     "remove_workspace_member": "remove {email} from workspace {workspace} ({from_role})",
     "archive_workspace": "archive workspace {workspace} ({note})",
     "delete_invite": "delete the pending invite of {email} (as {from_role})",
@@ -47,6 +59,7 @@ DESCRIPTIONS: dict[ChangeKind, str] = {
     "manual": "manual: {note}",
 }
 EMPTY_MESSAGE = "No changes. The organization matches the roster files."
+RATE_LIMITS_DELAY = "Rate limit changes take effect within about an hour of apply."
 
 Paint = Callable[[str, str], str]
 
@@ -59,11 +72,13 @@ def render_text(plan: Plan, *, color: bool) -> str:
     paint = _ansi if color else _plain
     sections = [
         [_header(plan, paint)],
-        [_change_line(change, paint) for change in plan.changes],
+        [line for change in plan.changes for line in _change_lines(change, paint)],
+        _rate_limit_section(plan.rate_limits),
         _held_back_section(plan.held_back),
         _waiting_section(plan.waiting),
         _key_section(plan.api_keys),
         _unmanaged_section(plan.unmanaged),
+        [RATE_LIMITS_DELAY] if plan.counts["set_rate_limits"] else [],
         [paint("bold", _summary_line(plan))],
     ]
     return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
@@ -83,16 +98,56 @@ def _header(plan: Plan, paint: Paint) -> str:
     return paint("bold", f"Organization: {name} ({ids})")
 
 
-def _change_line(change: Change, paint: Paint) -> str:
-    sign = SIGNS[change.kind]
-    return f"  {paint(sign, sign)} {describe(change)}"
+def _change_lines(change: Change, paint: Paint) -> list[str]:
+    """A change as the plan shows it: one line, or one per limiter type of a rate-limit change."""
+    if change.kind == "set_rate_limits":
+        shown = safe_fields(change.data)
+        where = f"{shown['workspace']} {shown['group']}"
+        return [
+            _sign_line(_step_sign(step), f"{where} {_step_line(step)}", paint)
+            for step in change.limits
+        ]
+    return [_sign_line(sign_of(change), describe(change), paint)]
+
+
+def sign_of(change: Change) -> str:
+    """The sign a change is shown with: its kind's, or a one-step rate-limit change's step's."""
+    if change.kind == "set_rate_limits" and len(change.limits) == 1:
+        return _step_sign(change.limits[0])
+    return SIGNS[change.kind]
+
+
+def _sign_line(sign: str, text: str, paint: Paint) -> str:
+    return f"  {paint(sign, sign)} {text}"
 
 
 def describe(change: Change) -> str:
-    """One change in words, as the plan shows it (without its sign); every field made printable."""
+    """One change in words, on one line (without its sign); every field made printable."""
     fields = safe_fields(change.data)
     because = f" ({fields['note']})" if change.note else ""
-    return DESCRIPTIONS[change.kind].format(**fields, because=because)
+    steps = "; ".join(_step_line(step) for step in change.limits)
+    return DESCRIPTIONS[change.kind].format(**fields, because=because, steps=steps)
+
+
+def _step_sign(step: LimitStep) -> str:
+    if step.from_value is None:
+        return "+"
+    return "-" if step.to_value is None else "~"
+
+
+def _step_line(step: LimitStep) -> str:
+    """``output_tokens_per_minute 300,000 -> 400,000 (organization limit 800,000)``."""
+    name = printable(step.limiter)
+    if step.to_value is None:
+        return f"{name} {step.from_value:,} -> {_organization_limit(step.org_limit, cleared=True)}"
+    before = "" if step.from_value is None else f"{step.from_value:,} -> "
+    return f"{name} {before}{step.to_value:,} ({_organization_limit(step.org_limit)})"
+
+
+def _organization_limit(limit: int | None, *, cleared: bool = False) -> str:
+    if limit is None:
+        return "no limit (the organization has none)" if cleared else "no organization limit"
+    return f"the organization's {limit:,}" if cleared else f"organization limit {limit:,}"
 
 
 def safe_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +155,35 @@ def safe_fields(data: dict[str, Any]) -> dict[str, Any]:
     return {
         key: printable(value) if isinstance(value, str) else value for key, value in data.items()
     }
+
+
+_NOTICE_WORDS = {
+    "above_organization_limit": (
+        "{workspace} {group} {limiter} {value:,} is above the organization limit {org_limit:,}:"
+        " it is stored, but the lower one applies"
+    ),
+    "over_organization_total": (
+        "{group} {limiter}: the overrides of {workspace} add up to {value:,}, more than the"
+        " organization limit {org_limit:,} (allowed: the organization's limit still applies to"
+        " them all together)"
+    ),
+    "not_in_files": (
+        "{workspace} {group} {limiter} {value:,} ({limit_words}) is not in the roster files,"
+        " left as it is (policy.rate_limits: report)"
+    ),
+}
+
+
+def _rate_limit_section(notices: tuple[RateLimitNotice, ...]) -> list[str]:
+    if not notices:
+        return []
+    return ["Rate limits to look at:"] + [f"  ? {_notice_line(notice)}" for notice in notices]
+
+
+def _notice_line(notice: RateLimitNotice) -> str:
+    shown = safe_fields(notice.data)
+    words = _organization_limit(notice.org_limit)
+    return _NOTICE_WORDS[notice.reason].format(**shown, limit_words=words)
 
 
 def _held_back_section(held_back: tuple[HeldBack, ...]) -> list[str]:
@@ -167,7 +251,8 @@ def _unmanaged_line(account: Unmanaged) -> str:
 
 def _summary_line(plan: Plan) -> str:
     if plan.is_empty:
-        return EMPTY_MESSAGE if not (plan.unmanaged or plan.held_back) else "No changes."
+        shown = plan.unmanaged or plan.held_back or plan.rate_limits
+        return EMPTY_MESSAGE if not shown else "No changes."
     summary = plan.summary
     manual = f"{summary['manual']} manual action{'' if summary['manual'] == 1 else 's'}"
     if not plan.api_changes:

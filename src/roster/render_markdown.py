@@ -13,13 +13,15 @@ from roster.changes import CHANGE_KINDS, Change, ChangeKind
 from roster.model import Organization
 from roster.plan import Plan
 from roster.render import (
-    SIGNS,
+    RATE_LIMITS_DELAY,
     _held_back_section,
     _key_section,
+    _rate_limit_section,
     _summary_line,
     _unmanaged_section,
     _waiting_section,
     describe,
+    sign_of,
 )
 from roster.untrusted import markdown_text, printable
 
@@ -43,6 +45,7 @@ TITLES: dict[ChangeKind, str] = {
     "create_workspace": "Create workspace",
     "add_workspace_member": "Add to workspace",
     "update_workspace_member": "Change workspace role",
+    "set_rate_limits": "Set workspace rate limits",
     "remove_workspace_member": "Remove from workspace",
     "archive_workspace": "Archive workspace",
     "delete_invite": "Delete invite",
@@ -115,6 +118,7 @@ def _sections(plan: Plan) -> list[_Section]:
         ("Held back", _held_back_section(plan.held_back)),
         ("Waiting", _waiting_section(plan.waiting)),
         ("API keys of removed members", _key_section(plan.api_keys)),
+        ("Rate limits to look at", _rate_limit_section(plan.rate_limits)),
         ("Unmanaged", _unmanaged_section(plan.unmanaged)),
     ]
     notices = [_notice_section(title, lines) for title, lines in others if lines]
@@ -122,8 +126,9 @@ def _sections(plan: Plan) -> list[_Section]:
 
 
 def _change_section(kind: ChangeKind, changes: Sequence[Change]) -> _Section:
-    lines = tuple(printable(f"{DIFF_SIGNS[SIGNS[kind]]} {describe(c)}") for c in changes)
-    return _Section(TITLES[kind], lines)
+    lines = tuple(printable(f"{DIFF_SIGNS[sign_of(c)]} {describe(c)}") for c in changes)
+    intro = RATE_LIMITS_DELAY if kind == "set_rate_limits" else ""
+    return _Section(TITLES[kind], lines, intro=intro)
 
 
 def _notice_section(title: str, text_lines: Sequence[str]) -> _Section:

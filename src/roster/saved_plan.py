@@ -20,7 +20,18 @@ from typing import Any, get_args
 from deepdiff import DeepDiff
 
 from roster import __version__
-from roster.changes import PHASES, AccountKind, Change, HeldBack, KeyNotice, Unmanaged, Waiting
+from roster.changes import (
+    PHASES,
+    AccountKind,
+    Change,
+    HeldBack,
+    KeyNotice,
+    LimitStep,
+    RateLimitNotice,
+    RateLimitReason,
+    Unmanaged,
+    Waiting,
+)
 from roster.config import MAX_FILE_BYTES
 from roster.credentials import Secret
 from roster.desired import (
@@ -49,6 +60,8 @@ _CHANGE_IDS = (
     "workspace",
     "workspace_id",
     "key_id",
+    "group",
+    "rate_limit_id",
 )
 # A plan of a 100,000-member organization, its state included, is some tens of MiB.
 MAX_PLAN_BYTES = 256 * 2**20
@@ -225,6 +238,8 @@ def snapshot(current: Current) -> dict[str, Any]:
     """The state as plain data keyed the way people name things, for digests and diffs."""
     emails = {m.id: m.email for m in current.members}
     names = {w.id: w.name for w in current.workspaces}
+    groups = {o.rate_limit_id: o.rate_limit_id for o in current.workspace_rate_limits}
+    groups |= {g.id: g.label for g in current.rate_limits}
     return {
         "organization": {"id": current.organization.id, "name": current.organization.name},
         "members": {m.email: {"id": m.id, "role": m.role} for m in current.members},
@@ -246,6 +261,13 @@ def snapshot(current: Current) -> dict[str, Any]:
             }
             for k in current.api_keys
         },
+        "rate_limits": {g.label: dict(g.limits) for g in current.rate_limits},
+        "workspace_rate_limits": {
+            f"{names.get(o.workspace_id, o.workspace_id)} / {groups[o.rate_limit_id]}": (
+                dict(o.overrides)
+            )
+            for o in current.workspace_rate_limits
+        },
     }
 
 
@@ -256,6 +278,8 @@ _SECTION_WORDS = {
     "workspace_members": "workspace membership",
     "api_keys": "API key",
     "organization": "organization",
+    "rate_limits": "organization rate limit",
+    "workspace_rate_limits": "workspace rate limit",
 }
 
 
@@ -372,15 +396,41 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
         held_back=tuple(_account(HeldBack, h) for h in data["held_back"]),
         waiting=tuple(Waiting(**w) for w in data["waiting"]),
         api_keys=tuple(KeyNotice(**k) for k in data["api_keys"]),
+        rate_limits=tuple(_rate_limit_notice(n) for n in data.get("rate_limits", ())),
     )
 
 
 def _change(data: Mapping[str, Any]) -> Change:
-    change = Change(**_workspace_text(data))
+    fields = _workspace_text(data)
+    steps = tuple(_limit_step(step) for step in fields.pop("limits", ()))
+    change = Change(**{"group": "", **fields, "limits": steps})
     if change.kind not in PHASES:
         raise ValueError(f"unknown change kind {change.kind!r}")
     _check_texts(change.data, ("kind", "email", "note"), optional=_CHANGE_IDS)
     return change
+
+
+def _limit_step(data: Mapping[str, Any]) -> LimitStep:
+    step = LimitStep(**data)
+    _check_texts(step.data, ("limiter",))
+    _check_numbers(step.data, ("from_value", "to_value", "org_limit"))
+    return step
+
+
+def _rate_limit_notice(data: Mapping[str, Any]) -> RateLimitNotice:
+    notice = RateLimitNotice(**data)
+    if notice.reason not in get_args(RateLimitReason):
+        raise ValueError(f"unknown rate limit notice {notice.reason!r}")
+    _check_texts(notice.data, ("workspace", "group", "limiter"))
+    _check_numbers(notice.data, ("value", "org_limit"))
+    return notice
+
+
+def _check_numbers(data: Mapping[str, Any], names: Sequence[str]) -> None:
+    """Every field named is a whole number or null."""
+    wrong = [k for k in names if data.get(k) is not None and type(data.get(k)) is not int]
+    if wrong:
+        raise ValueError(f"{', '.join(wrong)} must be whole numbers")
 
 
 def _account(cls: type[Unmanaged] | type[HeldBack], data: Mapping[str, Any]) -> Any:

@@ -61,6 +61,10 @@ COMMANDS = {
         "roster.cli.reports",
         "The daily dashboard: tokens, cost, top models, members and a chart per day.",
     ),
+    "rate-limits": (
+        "roster.cli.rate_limits",
+        "The organization's rate limits, and each workspace's overrides beside them.",
+    ),
     "emulator": (
         "roster.cli.emulator",
         "An in-memory Admin API emulator, for trying roster without touching a real organization.",
@@ -78,7 +82,9 @@ class RosterGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module, _ = COMMANDS[cmd_name]
-        command: click.Command = getattr(importlib.import_module(module), cmd_name)
+        # A command's function is its name as Python spells it (rate-limits: rate_limits).
+        python_name = cmd_name.replace("-", "_")
+        command: click.Command = getattr(importlib.import_module(module), python_name)
         if not isinstance(command, click.Group):  # the emulator's options are its own
             _from_environment(command, cmd_name)
         return command
@@ -153,7 +159,7 @@ def _from_environment(command: click.Command, name: str) -> None:
             continue
         if param.envvar is None:
             longest = max(param.opts, key=len).lstrip("-").replace("-", "_").upper()
-            scope = "" if param.name in SHARED_OPTIONS else f"{name.upper()}_"
+            scope = "" if param.name in SHARED_OPTIONS else f"{name.upper().replace('-', '_')}_"
             param.envvar = f"{ENVIRONMENT_PREFIX}{scope}{longest}"
         param.show_envvar = True
 

@@ -15,7 +15,7 @@ import click
 from roster.apply import ApplyReport, ChangeResult, Interruption
 from roster.changes import Change
 from roster.errors import EXIT_INTERRUPTED, RosterError
-from roster.render import SIGNS, describe
+from roster.render import describe, sign_of
 from roster.untrusted import printable
 
 ALREADY = "already done by another apply or by hand"
@@ -32,7 +32,7 @@ def show_progress(result: ChangeResult) -> None:
 
 
 def result_line(result: ChangeResult) -> str:
-    return f"  {SIGNS[result.change.kind]} {describe(result.change)}: {outcome_words(result)}"
+    return f"  {sign_of(result.change)} {describe(result.change)}: {outcome_words(result)}"
 
 
 def outcome_words(result: ChangeResult) -> str:
@@ -103,7 +103,7 @@ def _section(title: str, count: int, lines: Sequence[str]) -> None:
 
 
 def _not_started_lines(changes: Sequence[Change]) -> list[str]:
-    lines = [f"  {SIGNS[c.kind]} {describe(c)}" for c in changes[:NOT_STARTED_SHOWN]]
+    lines = [f"  {sign_of(c)} {describe(c)}" for c in changes[:NOT_STARTED_SHOWN]]
     more = len(changes) - NOT_STARTED_SHOWN
     return [*lines, f"  … and {more} more"] if more > 0 else lines
 

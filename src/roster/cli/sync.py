@@ -194,9 +194,12 @@ commands = [plan, apply, export]
 
 
 async def _fetch_everything(settings: ApiSettings) -> Current:
-    """The organization with the members of every workspace, as export writes it."""
+    """The organization with the members and rate limits of every workspace, as export
+    writes it."""
     async with connect(settings) as client:
-        return await fetch_state(client, workspace_members_of=None, with_api_keys=False)
+        return await fetch_state(
+            client, workspace_members_of=None, with_api_keys=False, rate_limits_of=None
+        )
 
 
 async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
@@ -205,7 +208,13 @@ async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
 
 
 async def _planned(client: AdminClient, desired: Desired) -> Planned:
-    current = await fetch_state(client, workspace_members_of=desired.workspaces.keys())
+    # Rate limits are read for every workspace once the files give any: the plan adds up the
+    # workspaces' overrides of each group against the organization's limit.
+    current = await fetch_state(
+        client,
+        workspace_members_of=desired.workspaces.keys(),
+        rate_limits_of=None if desired.names_rate_limits else (),
+    )
     return Planned(current, compute_plan(desired, current))
 
 

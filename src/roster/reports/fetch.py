@@ -14,14 +14,21 @@ from typing import Any
 from roster.api import AdminClient
 from roster.cache import MeCache
 from roster.concurrency import gather_or_cancel
-from roster.model import Invite, Member, Organization
+from roster.model import Invite, Member, Organization, RateLimitGroup, Workspace
 from roster.progress import Tally, phase
 from roster.reports.cost import CostQuery, CostReport, cost_report
 from roster.reports.dashboard import Dashboard, dashboard
 from roster.reports.dates import Chunk, Period, rfc3339
 from roster.reports.members import OrgSummary, WorkspaceInfo, org_summary
+from roster.reports.rate_limits import RateLimits, chosen_workspaces, rate_limits_shown
 from roster.reports.usage import UsageQuery, UsageReport, usage_report
-from roster.state import fetch_people, organization_from
+from roster.state import (
+    fetch_people,
+    fetch_rate_limits,
+    organization_from,
+    rate_limit_group_from,
+    workspace_from,
+)
 
 JSON = dict[str, Any]
 
@@ -139,3 +146,32 @@ async def report(client: AdminClient, period: Period, cache: MeCache | None = No
         cost(client, cost_query),
     )
     return dashboard(found, folks.members, folks.invites, used, spent)
+
+
+async def rate_limits(client: AdminClient, workspace: str | None = None) -> RateLimits:
+    """The organization's rate limits, beside the overrides of the active workspace(s) named
+    ``workspace``, or of every active one (then only those that override something are shown).
+
+    ``UnknownWorkspaceError`` (after one request) when ``workspace`` names no active workspace.
+    """
+    chosen = chosen_workspaces(await named_workspaces(client), workspace)
+    if chosen:
+        groups, overrides = await fetch_rate_limits(client, chosen, None)
+    else:  # no workspace to read: fetch_rate_limits would not read the organization's either
+        groups, overrides = await _organization_rate_limits(client), ()
+    return rate_limits_shown(groups, chosen, overrides, every_workspace=workspace is not None)
+
+
+async def named_workspaces(client: AdminClient) -> tuple[Workspace, ...]:
+    """Every workspace but the Default one, archived ones included, by name: one list."""
+    with phase(client.observer, "workspaces") as tally:
+        found = await client.list_workspaces(include_archived=True)
+        tally.add(len(found))
+    return tuple(sorted(map(workspace_from, found), key=lambda w: (w.name, w.id)))
+
+
+async def _organization_rate_limits(client: AdminClient) -> tuple[RateLimitGroup, ...]:
+    with phase(client.observer, "rate limits", total=1) as tally:
+        entries = await client.list_rate_limits()
+        tally.add(1)
+    return tuple(map(rate_limit_group_from, entries))
