@@ -247,3 +247,12 @@ def test_strict_mode_over_real_http(app: Starlette) -> None:
         "unknown body field 'note'",
         "query parameter 'roles' is an array: send it as roles[]=...",
     ]
+
+
+def test_nested_watchers_each_see_their_own_controls() -> None:
+    # Both lists are empty, so equal, when the inner block ends: it must end its own.
+    with watch_controls() as outer:
+        with watch_controls() as inner:
+            pass
+        made = Control(strict=True)
+    assert (outer, inner) == ([made], [])

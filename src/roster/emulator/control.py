@@ -122,7 +122,9 @@ def watch_controls() -> Iterator[list[Control]]:
     try:
         yield created
     finally:
-        _watchers.remove(created)
+        # By identity: a nested watcher's list may equal this one, and must not be the one taken.
+        index = next(i for i, watcher in enumerate(_watchers) if watcher is created)
+        del _watchers[index]
 
 
 class Control:
