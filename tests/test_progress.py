@@ -459,8 +459,8 @@ def test_plan_prints_the_same_plan_and_tells_its_phases_on_stderr() -> None:
             "read workspace members: 2/2",
             # The files give Production's rate limits: the organization's and every workspace's
             # overrides are read.
-            "reading rate limits: 0/4…",
-            "read rate limits: 4/4",
+            "reading rate limits: 0/3…",
+            "read rate limits: 3/3",
         ],
     )
 
@@ -492,8 +492,8 @@ def test_export_writes_the_same_file_and_tells_its_phases() -> None:
     last = [
         "reading workspace members: 0/3…",
         "read workspace members: 3/3",
-        "reading rate limits: 0/4…",
-        "read rate limits: 4/4",
+        "reading rate limits: 0/3…",
+        "read rate limits: 3/3",
     ]
     assert_phase_lines(result.stderr, reads, last)
 

@@ -16,7 +16,7 @@ from roster.api.http import log_answer
 from roster.apply import Stopper
 from roster.cli import main
 from roster.cli.interrupts import ctrl_c_stops
-from roster.errors import UnexpectedAnswerError
+from roster.errors import NotFoundError, UnexpectedAnswerError
 from roster.progress import Answered
 from tests.support import Org, make_store
 
@@ -75,3 +75,13 @@ def test_an_id_no_url_can_hold_is_an_error_not_a_traceback() -> None:
         asyncio.run(client.get_user("user_\x1b[2K\nforged"))
     assert "nothing was sent" in str(caught.value)
     assert str(caught.value).startswith("GET /v1/organizations/users/user_")
+
+
+def test_an_id_holding_a_path_stays_one_segment_of_its_own_request() -> None:
+    org = Org(make_store({"ada@example.com": "admin"}, {}))
+    client = org.client()
+    with pytest.raises(NotFoundError) as caught:
+        asyncio.run(client.update_workspace_rate_limits("../../../invites/x", "y", []))
+    assert caught.value.path == (
+        "/v1/organizations/workspaces/..%2F..%2F..%2Finvites%2Fx/rate_limits/y"
+    )

@@ -35,7 +35,7 @@ from yaml.resolver import Resolver
 
 from roster.desired import Desired, DesiredWorkspace, Location, OrganizationRef, Policy
 from roster.errors import ConfigError, Problem
-from roster.fastload import compiled_validator, sound_data
+from roster.fastload import PLAIN_WHOLE_NUMBER, compiled_validator, sound_data
 from roster.files import not_regular, open_regular, path_problem
 from roster.model import ORG_ROLES
 from roster.plan_workspaces import DEFAULT_WORKSPACE
@@ -60,6 +60,7 @@ _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")
 )
 _ALLOWED_TAGS = _PLAIN_TAGS | {"tag:yaml.org,2002:timestamp"}
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 def load_config(paths: Sequence[Path]) -> Desired:
@@ -572,7 +573,19 @@ class _Builder:
         # Dates and custom tags stay text; the schema then says what was expected.
         if node.tag not in _PLAIN_TAGS:
             return node.value
-        return self.constructor.construct_object(node)
+        value = self.constructor.construct_object(node)
+        if node.tag == _INT_TAG and not PLAIN_WHOLE_NUMBER.fullmatch(node.value):
+            self.problem(
+                node,
+                f"{node.value} reads as {value} in YAML; write numbers in plain decimal digits",
+            )
+        elif isinstance(value, float) and value.is_integer():
+            # The schema takes 2500.0 for a whole number; apply would send it as a decimal.
+            self.problem(
+                node,
+                f"{node.value} is a decimal; write the whole number {int(value)} without a point",
+            )
+        return value
 
     def problem(self, node: Node, message: str) -> None:
         self.problems.append(Problem(message, *_position(node.start_mark)))

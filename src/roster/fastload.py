@@ -26,6 +26,9 @@ from yaml.resolver import Resolver
 _ANCHOR_OR_ALIAS = re.compile(r"(?:^|[\s\[\]{},:?-])[&*]", re.MULTILINE)
 _COMMENT = re.compile(r"(?:^|\s)#")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+# A whole number as people write one: YAML 1.1 also reads 017 (octal), 0x10 and 1:30 (base 60).
+PLAIN_WHOLE_NUMBER = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")
 
 
 class _Unsure(Exception):
@@ -101,6 +104,10 @@ def _loader_class() -> type | None:
         def construct_object(self, node: Node, deep: bool = False) -> Any:
             if node in self.constructed_objects:
                 raise _Unsure("an alias")  # a node met twice: the text check missed it
+            if node.tag == _FLOAT_TAG or (
+                node.tag == _INT_TAG and not PLAIN_WHOLE_NUMBER.fullmatch(node.value)
+            ):
+                raise _Unsure("a number the schema would take for another")
             return SafeConstructor.construct_object(self, node, deep)
 
         def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from roster.changes import Change, Entry, LimitStep, RateLimitNotice
@@ -21,6 +21,10 @@ from roster.model import LIMITER_TYPES, RATE_LIMIT_GROUP_TYPES, Current, RateLim
 
 # A model name with a release date (claude-sonnet-4-5-20250929): an alias names the family.
 DATED_MODEL = re.compile(r"-\d{8}$")
+# The names a roster file can give a group: the schema's $defs.rate_limit_group, which a test
+# keeps equal to this.
+GROUP_NAME = re.compile(r"^(?:rlg_[A-Za-z0-9]+|[a-z0-9][a-z0-9._-]*)(?![\s\S])")
+GROUP_NAME_MAX = 100
 ModelGroups = Sequence[RateLimitGroup]
 Overrides = Mapping[str, Mapping[str, int]]  # rate_limit_id -> limiter type -> value
 
@@ -33,7 +37,8 @@ def plan_rate_limits(desired: Desired, current: Current) -> list[Entry]:
         return []
     groups = GroupNames(current.rate_limits)
     resolved = _resolve_all(managed, groups)
-    planner = _Planner(desired.policy.rate_limits, current, groups)
+    archiving = {w.name for w in desired.workspaces.values() if w.archived}
+    planner = _Planner(desired.policy.rate_limits, current, groups, archiving)
     entries: list[Entry] = []
     for wanted in managed:
         found = _active_named(current.workspaces, wanted.name)
@@ -157,19 +162,34 @@ class GroupNames:
         """How roster names ``group`` in files and plans: a model alias, the group type when
         one group has it, else the group id. Each name resolves back to ``group``."""
         if group.group_type != "model_group":
-            return group.group_type if len(self.by_type[group.group_type]) == 1 else group.group_id
+            alone = len(self.by_type.get(group.group_type, ())) == 1
+            return group.group_type if alone else group.group_id or group.id
         aliases = [m for m in group.models if not DATED_MODEL.search(m)] + list(group.models)
-        return next((m for m in aliases if len(self.by_model[m]) == 1), group.group_id)
+        fits = (m for m in aliases if len(self.by_model[m]) == 1 and is_group_name(m))
+        return next(fits, group.group_id or group.id)
+
+
+def is_group_name(name: str) -> bool:
+    """Whether a roster file can give a group this name."""
+    return len(name) <= GROUP_NAME_MAX and GROUP_NAME.match(name) is not None
 
 
 class _Planner:
     """Plans one workspace's overrides at a time, against the organization's."""
 
-    def __init__(self, policy: RateLimitPolicy, current: Current, groups: GroupNames) -> None:
+    def __init__(
+        self,
+        policy: RateLimitPolicy,
+        current: Current,
+        groups: GroupNames,
+        archiving: Collection[str],
+    ) -> None:
         self.policy = policy
         self.groups = groups
         self.by_entry = {g.id: g for g in groups.groups}
         self.names = {w.id: w.name for w in current.workspaces}
+        # Workspaces the plan archives: their overrides stop counting.
+        self.archiving = {w.id for w in current.workspaces if w.name in archiving}
         self.current: dict[str, dict[str, Mapping[str, int]]] = defaultdict(dict)
         for override in current.workspace_rate_limits:
             self.current[override.workspace_id][override.rate_limit_id] = override.overrides
@@ -184,10 +204,10 @@ class _Planner:
         given = {entry.group.id for entry in named}
         for entry_id, overrides in sorted(have.items()):
             if entry_id not in given:
-                group = self.by_entry.get(entry_id)
-                if group is not None:
-                    blank = _Named(self.groups.name_of(group), group, {})
-                    entries += self.group(wanted.name, workspace, blank, overrides)
+                # An override of an entry the organization no longer lists is still one.
+                group = self.by_entry.get(entry_id) or RateLimitGroup(entry_id, "", "")
+                blank = _Named(self.groups.name_of(group), group, {})
+                entries += self.group(wanted.name, workspace, blank, overrides)
         return entries
 
     def group(
@@ -200,12 +220,12 @@ class _Planner:
             if have.get(limiter) != value
         ]
         extra = {k: v for k, v in have.items() if k not in entry.limits}
+        # Told at every plan, not only the one that sets it: the organization's limit may have
+        # been lowered since, and the files then give a value that does not apply.
         notices: list[Entry] = [
-            RateLimitNotice(
-                "above_organization_limit", name, entry.name, s.limiter, s.to_value, s.org_limit
-            )
-            for s in steps
-            if s.to_value is not None and s.org_limit is not None and s.to_value > s.org_limit
+            RateLimitNotice("above_organization_limit", name, entry.name, k, v, org[k])
+            for k, v in entry.limits.items()
+            if k in org and v > org[k]
         ]
         if self.policy == "remove":
             steps += [LimitStep(k, v, None, org.get(k)) for k, v in extra.items()]
@@ -224,17 +244,23 @@ class _Planner:
             group=entry.name,
             rate_limit_id=entry.group.id,
             limits=tuple(sorted(steps, key=_limiter_order)),
+            # A group id says nothing to a reviewer: its display name goes beside it.
+            note=entry.group.label if entry.name.startswith("rlg_") else "",
         )
         return [change, *notices]
 
     def totals(self, entries: Sequence[Entry]) -> list[Entry]:
         """For each group and limiter type this plan sets, a notice when the overrides of two
         or more workspaces add up, after it, to more than the organization's limit."""
-        after = {w: {e: dict(v) for e, v in groups.items()} for w, groups in self.current.items()}
+        after = {
+            w: {e: dict(v) for e, v in groups.items()}
+            for w, groups in self.current.items()
+            if w not in self.archiving
+        }
         touched: set[tuple[str, str]] = set()
         for change in (e for e in entries if isinstance(e, Change)):
             entry_id = change.rate_limit_id or ""
-            key = change.workspace_id or change.workspace  # a workspace this plan creates
+            key = change.workspace_id or f"(new) {change.workspace}"
             self.names.setdefault(key, change.workspace)
             values = after.setdefault(key, {}).setdefault(entry_id, {})
             for step in change.limits:
@@ -243,23 +269,29 @@ class _Planner:
                 else:
                     values[step.limiter] = step.to_value
                     touched.add((entry_id, step.limiter))
-        notices: list[Entry] = []
-        for entry_id, limiter in sorted(touched):
-            group = self.by_entry[entry_id]
-            shares = {
-                self.names.get(w, w): groups[entry_id][limiter]
-                for w, groups in after.items()
-                if limiter in groups.get(entry_id, {})
-            }
-            total, org_limit = sum(shares.values()), group.limits.get(limiter)
-            if len(shares) > 1 and org_limit is not None and total > org_limit:
-                named = ", ".join(sorted(shares))
-                notices.append(
-                    RateLimitNotice(
-                        "over_organization_total", named, group.label, limiter, total, org_limit
-                    )
-                )
-        return notices
+        return [
+            notice
+            for entry_id, limiter in sorted(touched)
+            if (notice := self.total(after, entry_id, limiter)) is not None
+        ]
+
+    def total(
+        self, after: Mapping[str, Overrides], entry_id: str, limiter: str
+    ) -> RateLimitNotice | None:
+        group = self.by_entry.get(entry_id)
+        org_limit = group.limits.get(limiter) if group is not None else None
+        shares = [
+            (self.names.get(w, w), groups[entry_id][limiter])
+            for w, groups in after.items()
+            if limiter in groups.get(entry_id, {})
+        ]
+        total = sum(value for _, value in shares)
+        if group is None or org_limit is None or len(shares) < 2 or total <= org_limit:
+            return None
+        named = ", ".join(sorted(name for name, _ in shares))
+        return RateLimitNotice(
+            "over_organization_total", named, group.label, limiter, total, org_limit
+        )
 
 
 def _limiter_order(step: LimitStep) -> tuple[int, str]:

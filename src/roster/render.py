@@ -49,7 +49,7 @@ DESCRIPTIONS: dict[ChangeKind, str] = {
     "add_workspace_member": "add {email} to workspace {workspace} as {to_role}",
     "update_workspace_member": "change {email} in workspace {workspace}"
     " from {from_role} to {to_role}",
-    "set_rate_limits": "{workspace} {group} {steps}",
+    "set_rate_limits": "{workspace} {group}{because} {steps}",
     "remove_workspace_member": "remove {email} from workspace {workspace} ({from_role})",
     "archive_workspace": "archive workspace {workspace} ({note})",
     "delete_invite": "delete the pending invite of {email} (as {from_role})",
@@ -102,7 +102,8 @@ def _change_lines(change: Change, paint: Paint) -> list[str]:
     """A change as the plan shows it: one line, or one per limiter type of a rate-limit change."""
     if change.kind == "set_rate_limits":
         shown = safe_fields(change.data)
-        where = f"{shown['workspace']} {shown['group']}"
+        because = f" ({shown['note']})" if change.note else ""
+        where = f"{shown['workspace']} {shown['group']}{because}"
         return [
             _sign_line(_step_sign(step), f"{where} {_step_line(step)}", paint)
             for step in change.limits
@@ -177,7 +178,8 @@ _NOTICE_WORDS = {
 def _rate_limit_section(notices: tuple[RateLimitNotice, ...]) -> list[str]:
     if not notices:
         return []
-    return ["Rate limits to look at:"] + [f"  ? {_notice_line(notice)}" for notice in notices]
+    heading = "Rate limits worth a reviewer's eye, left as they are:"
+    return [heading] + [f"  ? {_notice_line(notice)}" for notice in notices]
 
 
 def _notice_line(notice: RateLimitNotice) -> str:

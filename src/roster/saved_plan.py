@@ -45,7 +45,7 @@ from roster.desired import (
     UnmanagedPolicy,
     WorkspacePolicy,
 )
-from roster.errors import RosterError, StalePlanError, UnsafePlanError
+from roster.errors import ConfigError, RosterError, StalePlanError, UnsafePlanError
 from roster.files import path_problem, read_regular, write_regular
 from roster.model import ASSIGNABLE_WORKSPACE_ROLES, LIMITER_TYPES, Current, Organization
 from roster.plan import Plan, compute_plan
@@ -204,11 +204,18 @@ def still_valid(saved: SavedPlan, current: Current, fresh: Plan | None = None) -
         )
     # Recomputed even when the state is unchanged: the file's digest proves it is whole, not who
     # wrote it, so what it would apply must also be what its own desired state gives.
-    fresh = fresh if fresh is not None else compute_plan(saved.desired, current)
+    try:
+        fresh = fresh if fresh is not None else compute_plan(saved.desired, current)
+    except ConfigError as error:  # a group its files named is gone from the organization
+        drift = [*describe_drift(saved.state, snapshot(current)), *map(str, error.problems)]
+        raise _stale(saved, drift) from None
     if _actions(fresh) == _actions(saved.plan):
         return fresh
-    drift = describe_drift(saved.state, snapshot(current))
-    raise StalePlanError(
+    raise _stale(saved, describe_drift(saved.state, snapshot(current)))
+
+
+def _stale(saved: SavedPlan, drift: list[str]) -> StalePlanError:
+    return StalePlanError(
         f"the organization changed since the plan was made ({saved.created_at}) in ways that"
         " change the plan; nothing was applied: run roster plan again",
         drift,
@@ -261,7 +268,10 @@ def snapshot(current: Current) -> dict[str, Any]:
             }
             for k in current.api_keys
         },
-        "rate_limits": {g.label: dict(g.limits) for g in current.rate_limits},
+        "rate_limits": {
+            f"{g.label} ({g.id})": {"models": list(g.models), "limits": dict(g.limits)}
+            for g in current.rate_limits
+        },
         "workspace_rate_limits": {
             f"{names.get(o.workspace_id, o.workspace_id)} / {groups[o.rate_limit_id]}": (
                 dict(o.overrides)
@@ -414,6 +424,9 @@ def _limit_step(data: Mapping[str, Any]) -> LimitStep:
     step = LimitStep(**data)
     _check_texts(step.data, ("limiter",))
     _check_numbers(step.data, ("from_value", "to_value", "org_limit"))
+    # What a plan sets comes from a roster file: a limiter type it can give, a positive value.
+    if step.to_value is not None and (step.to_value < 1 or step.limiter not in LIMITER_TYPES):
+        raise ValueError(f"{step.limiter} cannot be set to {step.to_value}")
     return step
 
 

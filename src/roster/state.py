@@ -150,8 +150,13 @@ async def fetch_rate_limits(
     client: AdminClient, workspaces: Iterable[Workspace], names: Collection[str] | None
 ) -> tuple[tuple[RateLimitGroup, ...], tuple[WorkspaceRateLimit, ...]]:
     """The organization's rate limits and the overrides of the active workspaces named (None:
-    all); nothing at all, and no request, when none is named."""
-    wanted = [w for w in workspaces if not w.archived and (names is None or w.name in names)]
+    all); nothing at all, and no request, when none is named. The Default workspace is never
+    read: it has the organization's limits, and roster never sets any for it."""
+    wanted = [
+        w
+        for w in workspaces
+        if not w.archived and not w.is_default and (names is None or w.name in names)
+    ]
     if not wanted:
         return (), ()
     with phase(client.observer, "rate limits", total=len(wanted) + 1) as tally:
@@ -179,10 +184,10 @@ async def _overrides_of(
     return [o for o in map(workspace_rate_limit_from, entries) if o.overrides]
 
 
-def _group_order(group: RateLimitGroup) -> tuple[int, str, str]:
+def _group_order(group: RateLimitGroup) -> int:
+    """Model groups first, then the others by type; the API's own order within a type."""
     kinds = RATE_LIMIT_GROUP_TYPES
-    rank = kinds.index(group.group_type) if group.group_type in kinds else len(kinds)
-    return rank, group.label, group.group_id
+    return kinds.index(group.group_type) if group.group_type in kinds else len(kinds)
 
 
 def member_from(user: JSON) -> Member:

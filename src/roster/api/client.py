@@ -20,6 +20,19 @@ ORG = "/v1/organizations"
 PAGE_SIZE = 1000
 
 
+# What would end a path segment, or the path, inside an id; "%" first, so it is escaped once.
+_SEGMENT_ENDS = (("%", "%25"), ("/", "%2F"), ("?", "%3F"), ("#", "%23"))
+
+
+def _segment(identifier: str) -> str:
+    """An id from the API or a plan as one path segment: a ``/``, ``?``, ``#`` or a dot segment
+    in it stays inside it, so no id can send a request to another endpoint. (A character no URL
+    may hold is left for the request to refuse, sending nothing.)"""
+    for character, escaped in _SEGMENT_ENDS:
+        identifier = identifier.replace(character, escaped)
+    return identifier if identifier not in {".", ".."} else identifier.replace(".", "%2E")
+
+
 def _array(name: str, values: Iterable[str] | None) -> list[tuple[str, str]]:
     return [(f"{name}[]", value) for value in values or ()]
 
@@ -74,6 +87,7 @@ class AdminClient:
     async def pages(self, path: str, params: Params = ()) -> AsyncIterator[list[JSON]]:
         """Every page of an id-cursor list, following ``after_id=last_id``."""
         cursor: list[tuple[str, str]] = []
+        seen: set[str] = set()
         while True:
             query = [*params, ("limit", str(self._page_size)), *cursor]
             page = await self._get(path, query)
@@ -81,7 +95,7 @@ class AdminClient:
             yield data
             if not page.get("has_more") or not data or not page.get("last_id"):
                 return
-            cursor = self._next_cursor(path, cursor, "after_id", str(page["last_id"]))
+            cursor = self._next_cursor(path, seen, "after_id", str(page["last_id"]))
 
     async def _list(self, path: str, params: Params = ()) -> list[JSON]:
         return [item async for page in self.pages(path, params) for item in page]
@@ -90,26 +104,25 @@ class AdminClient:
         """Every bucket of a usage or cost report, following ``page=next_page``."""
         buckets: list[JSON] = []
         page_token: list[tuple[str, str]] = []
+        seen: set[str] = set()
         while True:
             page = await self._get(path, [*params, *page_token])
             buckets.extend(_objects(page, path))
             if not page.get("has_more") or not page.get("next_page"):
                 return buckets
-            page_token = self._next_cursor(path, page_token, "page", str(page["next_page"]))
+            page_token = self._next_cursor(path, seen, "page", str(page["next_page"]))
 
     @staticmethod
-    def _next_cursor(
-        path: str, previous: list[tuple[str, str]], name: str, value: str
-    ) -> list[tuple[str, str]]:
-        """The next page's cursor; one that does not move would page forever."""
-        cursor = [(name, value)]
-        if cursor == previous:
+    def _next_cursor(path: str, seen: set[str], name: str, value: str) -> list[tuple[str, str]]:
+        """The next page's cursor; one met before (``seen``) would page forever."""
+        if value in seen:
             raise ServerError(
                 f"the API returned the same page cursor twice ({name}={value}); stopped paging",
                 method="GET",
                 path=path,
             )
-        return cursor
+        seen.add(value)
+        return [(name, value)]
 
     # Organization
 
@@ -130,13 +143,15 @@ class AdminClient:
         return self.pages(f"{ORG}/users", [*_scalars(email=email), *_array("roles", roles)])
 
     async def get_user(self, user_id: str) -> JSON:
-        return await self._get(f"{ORG}/users/{user_id}")
+        return await self._get(f"{ORG}/users/{_segment(user_id)}")
 
     async def update_user(self, user_id: str, role: str) -> JSON:
-        return await self._requester.request("POST", f"{ORG}/users/{user_id}", body={"role": role})
+        return await self._requester.request(
+            "POST", f"{ORG}/users/{_segment(user_id)}", body={"role": role}
+        )
 
     async def remove_user(self, user_id: str) -> JSON:
-        return await self._requester.request("DELETE", f"{ORG}/users/{user_id}")
+        return await self._requester.request("DELETE", f"{ORG}/users/{_segment(user_id)}")
 
     # Invites
 
@@ -161,7 +176,7 @@ class AdminClient:
         return self.pages(f"{ORG}/invites", params)
 
     async def get_invite(self, invite_id: str) -> JSON:
-        return await self._get(f"{ORG}/invites/{invite_id}")
+        return await self._get(f"{ORG}/invites/{_segment(invite_id)}")
 
     async def create_invite(self, email: str, role: str) -> JSON:
         """Invite ``email``; a lost attempt is looked up in the invite list, never re-sent blind."""
@@ -176,7 +191,7 @@ class AdminClient:
         )
 
     async def delete_invite(self, invite_id: str) -> JSON:
-        return await self._requester.request("DELETE", f"{ORG}/invites/{invite_id}")
+        return await self._requester.request("DELETE", f"{ORG}/invites/{_segment(invite_id)}")
 
     # Workspaces
 
@@ -187,7 +202,7 @@ class AdminClient:
         return await self._list(f"{ORG}/workspaces", params)
 
     async def get_workspace(self, workspace_id: str) -> JSON:
-        return await self._get(f"{ORG}/workspaces/{workspace_id}")
+        return await self._get(f"{ORG}/workspaces/{_segment(workspace_id)}")
 
     async def create_workspace(
         self, name: str, *, existing: Collection[str] | None = None, **fields: Any
@@ -212,7 +227,7 @@ class AdminClient:
         )
 
     async def update_workspace(self, workspace_id: str, **fields: Any) -> JSON:
-        path = f"{ORG}/workspaces/{workspace_id}"
+        path = f"{ORG}/workspaces/{_segment(workspace_id)}"
         return await self._requester.request("POST", path, body=fields)
 
     async def archive_workspace(self, workspace_id: str) -> JSON:
@@ -220,13 +235,13 @@ class AdminClient:
             workspace = await self.get_workspace(workspace_id)
             return workspace if workspace.get("archived_at") else None
 
-        path = f"{ORG}/workspaces/{workspace_id}/archive"
+        path = f"{ORG}/workspaces/{_segment(workspace_id)}/archive"
         return await self._requester.request("POST", path, recover=find_archived)
 
     # Workspace members
 
     def _members_path(self, workspace_id: str) -> str:
-        return f"{ORG}/workspaces/{workspace_id}/members"
+        return f"{ORG}/workspaces/{_segment(workspace_id)}/members"
 
     async def list_workspace_members(self, workspace_id: str) -> list[JSON]:
         return await self._list(self._members_path(workspace_id))
@@ -235,7 +250,7 @@ class AdminClient:
         return self.pages(self._members_path(workspace_id))
 
     async def get_workspace_member(self, workspace_id: str, user_id: str) -> JSON:
-        return await self._get(f"{self._members_path(workspace_id)}/{user_id}")
+        return await self._get(f"{self._members_path(workspace_id)}/{_segment(user_id)}")
 
     async def add_workspace_member(
         self, workspace_id: str, user_id: str, workspace_role: str
@@ -256,11 +271,11 @@ class AdminClient:
     async def update_workspace_member(
         self, workspace_id: str, user_id: str, workspace_role: str
     ) -> JSON:
-        path = f"{self._members_path(workspace_id)}/{user_id}"
+        path = f"{self._members_path(workspace_id)}/{_segment(user_id)}"
         return await self._requester.request("POST", path, body={"workspace_role": workspace_role})
 
     async def remove_workspace_member(self, workspace_id: str, user_id: str) -> JSON:
-        path = f"{self._members_path(workspace_id)}/{user_id}"
+        path = f"{self._members_path(workspace_id)}/{_segment(user_id)}"
         return await self._requester.request("DELETE", path)
 
     # API keys
@@ -290,7 +305,7 @@ class AdminClient:
         return self.pages(f"{ORG}/api_keys", params)
 
     async def get_api_key(self, api_key_id: str) -> JSON:
-        return await self._get(f"{ORG}/api_keys/{api_key_id}")
+        return await self._get(f"{ORG}/api_keys/{_segment(api_key_id)}")
 
     async def update_api_key(
         self, api_key_id: str, *, name: str | None = None, status: str | None = None
@@ -302,7 +317,7 @@ class AdminClient:
             key = await self.get_api_key(api_key_id)
             return key if all(key.get(field) == value for field, value in body.items()) else None
 
-        path = f"{ORG}/api_keys/{api_key_id}"
+        path = f"{ORG}/api_keys/{_segment(api_key_id)}"
         return await self._requester.request("POST", path, body=body, recover=find_updated)
 
     # Rate limits (admin-api.md §15)
@@ -310,12 +325,13 @@ class AdminClient:
     async def cursor_pages(self, path: str, params: Params = ()) -> AsyncIterator[list[JSON]]:
         """Every page of a list that pages by ``next_page`` alone (no ``has_more``)."""
         page_token: list[tuple[str, str]] = []
+        seen: set[str] = set()
         while True:
             page = await self._get(path, [*params, *page_token])
             yield _objects(page, path)
             if not page.get("next_page"):
                 return
-            page_token = self._next_cursor(path, page_token, "page", str(page["next_page"]))
+            page_token = self._next_cursor(path, seen, "page", str(page["next_page"]))
 
     async def list_rate_limits(
         self, *, group_type: str | None = None, model: str | None = None
@@ -327,7 +343,7 @@ class AdminClient:
         ]
 
     def _rate_limits_path(self, workspace_id: str) -> str:
-        return f"{ORG}/workspaces/{workspace_id}/rate_limits"
+        return f"{ORG}/workspaces/{_segment(workspace_id)}/rate_limits"
 
     async def list_workspace_rate_limits(
         self, workspace_id: str, *, include_inherited: bool = False, group_type: str | None = None
@@ -344,7 +360,7 @@ class AdminClient:
 
         The same body sent twice leaves the same state, so a lost answer is simply re-sent.
         """
-        path = f"{self._rate_limits_path(workspace_id)}/{rate_limit_id}"
+        path = f"{self._rate_limits_path(workspace_id)}/{_segment(rate_limit_id)}"
         return await self._requester.request("POST", path, body={"limits": list(limits)})
 
     # Reports
