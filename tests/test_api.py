@@ -558,3 +558,16 @@ async def test_a_key_the_server_quotes_back_is_never_shown() -> None:
         await AdminClient(http).me()
     assert ADMIN_KEY not in str(caught.value)
     assert "invalid x-api-key sk-ant-…(redacted)" in str(caught.value)
+
+
+async def test_a_cursor_cycle_of_several_pages_stops_paging(emulator: Emulator) -> None:
+    class Cycling(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            # page_a -> page_b -> page_a -> ...: no token repeats the one just before it.
+            token = "page_b" if request.url.params.get("page") == "page_a" else "page_a"
+            page = {"data": [{"id": "ratelimit_1"}], "next_page": token}
+            return httpx.Response(200, json=page, request=request)
+
+    http = make_http_client(BASE_URL, Secret(ADMIN_KEY), transport=Cycling())
+    with pytest.raises(ServerError, match="same page cursor twice"):
+        await AdminClient(http).list_rate_limits()

@@ -470,3 +470,27 @@ def test_what_the_fast_path_accepts_the_careful_one_accepts_the_same(
         if fast is None:
             return
         assert careful([path]) == fast
+
+
+def test_numbers_yaml_reads_as_other_numbers_are_located_problems(tmp_path: Path) -> None:
+    # The schema takes 2500.0 for a whole number, and YAML 1.1 reads 017 as 15 and 1:30 as 90.
+    path = tmp_path / "roster.yaml"
+    path.write_text(
+        "members: {}\n"
+        "policy:\n"
+        "  max_removals: 017\n"
+        "workspaces:\n"
+        "  Production:\n"
+        "    rate_limits:\n"
+        "      batch: {requests_per_minute: 2500.0}\n"
+        "      files: {requests_per_minute: 1:30}\n"
+        "      skills: {requests_per_minute: 400_000}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config([path])
+    assert [(p.line, p.column, p.message) for p in raised.value.problems] == [
+        (3, 17, "017 reads as 15 in YAML; write numbers in plain decimal digits"),
+        (7, 36, "2500.0 is a decimal; write the whole number 2500 without a point"),
+        (8, 36, "1:30 reads as 90 in YAML; write numbers in plain decimal digits"),
+    ]

@@ -343,3 +343,69 @@ def test_plan_tells_a_misnamed_group_as_a_file_problem(
     )
     assert result.stderr.endswith(", web_search\n")
     assert result.stderr.count("\n") == 1
+
+
+def test_two_workspaces_of_one_name_both_count_toward_the_total() -> None:
+    twin_a = Workspace("wrkspc_team_a", "Team", created_at="2024-02-01T00:00:00Z")
+    twin_b = Workspace("wrkspc_team_b", "Team", created_at="2024-02-02T00:00:00Z")
+    state = current(
+        {(twin_a.id, OPUS.id): {OTPM: 300_000}, (twin_b.id, OPUS.id): {OTPM: 300_000}},
+        workspaces=(PRODUCTION, twin_a, twin_b),
+    )
+    plan = compute_plan(desired(Production={"claude-opus-4-5": {OTPM: 50_000}}), state)
+    [total] = [n for n in plan.rate_limits if n.reason == "over_organization_total"]
+    assert (total.workspace, total.value) == ("Production, Team, Team", 650_000)
+
+
+def test_a_workspace_the_plan_archives_no_longer_counts_toward_the_total() -> None:
+    state = current({(STAGING.id, OPUS.id): {OTPM: 390_000}})
+    spaces = {
+        "Production": DesiredWorkspace(
+            "Production", rate_limits={"claude-opus-4-5": {OTPM: 50_000}}
+        ),
+        "Staging": DesiredWorkspace("Staging", archived=True),
+    }
+    plan = compute_plan(Desired({}, workspaces=spaces), state)
+    assert [n.reason for n in plan.rate_limits] == []
+
+
+def test_a_value_above_the_organization_limit_is_told_while_the_files_give_it() -> None:
+    wanted = desired(Production={"claude-opus-4-5": {OTPM: 500_000}})
+    state = current({(PRODUCTION.id, OPUS.id): {OTPM: 500_000}})  # already set
+    plan = compute_plan(wanted, state)
+    assert plan.is_empty
+    assert [n.reason for n in plan.rate_limits] == ["above_organization_limit"]
+
+
+@pytest.mark.parametrize(("policy", "kinds"), [("report", []), ("remove", ["set_rate_limits"])])
+def test_an_override_of_an_entry_the_organization_no_longer_lists_is_still_seen(
+    policy: RateLimitPolicy, kinds: list[str]
+) -> None:
+    state = current({(PRODUCTION.id, "ratelimit_retired"): {RPM: 7}})
+    plan = compute_plan(desired(policy, Production={}), state)
+    assert [c.kind for c in plan.changes] == kinds
+    assert [c.limits for c in plan.changes] == [(LimitStep(RPM, 7, None, None),)] * len(kinds)
+    noticed = [(n.reason, n.group) for n in plan.rate_limits]
+    assert noticed == ([("not_in_files", "ratelimit_retired")] if policy == "report" else [])
+
+
+def test_a_group_given_by_id_shows_its_display_name_in_the_plan() -> None:
+    [change] = compute_plan(desired(Production={"rlg_01batch": {RPM: 5}}), current()).changes
+    assert change.note == "batch"
+    [sonnet] = compute_plan(desired(Production={"rlg_01sonnet": {RPM: 5}}), current()).changes
+    assert sonnet.note == "Claude Sonnet 4.x"
+
+
+def test_a_model_a_file_cannot_name_gives_way_to_the_group_id() -> None:
+    odd = RateLimitGroup(
+        "ratelimit_odd", "model_group", "rlg_01odd", "Odd", ("anthropic.claude-v1:0",), {}
+    )
+    assert GroupNames((odd,)).name_of(odd) == "rlg_01odd"
+
+
+def test_the_names_a_file_can_give_are_the_schema_s() -> None:
+    from roster.config import roster_schema
+    from roster.plan_rate_limits import GROUP_NAME, GROUP_NAME_MAX
+
+    schema = roster_schema()["$defs"]["rate_limit_group"]
+    assert (schema["pattern"], schema["maxLength"]) == (GROUP_NAME.pattern, GROUP_NAME_MAX)
