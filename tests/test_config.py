@@ -85,7 +85,7 @@ BAD_FILES = [
         "unknown-policy-key.yaml",
         None,
         3,
-        "unknown key 'max_removal' in policy; allowed: api_keys_of_removed_members, ignore,",
+        "unknown key 'max_removal' in policy; allowed: api_keys, api_keys_of_removed_members, ignore,",
     ),
     ("members-list.yaml", None, 2, "members must be a mapping, not a list"),
     ("members-empty.yaml", None, 3, "members must be a mapping, not an empty value"),
@@ -329,6 +329,14 @@ def test_the_schema_defaults_are_the_policy_defaults() -> None:
         "workspace_members": None,  # the same as unmanaged
         "api_keys_of_removed_members": "report",
         "rate_limits": "report",
+        "api_keys": None,  # each of its keys has its own default
+    }
+    key_defaults = roster_schema()["properties"]["policy"]["properties"]["api_keys"]
+    assert {k: v.get("default") for k, v in key_defaults["properties"].items()} == {
+        "max_age_days": None,
+        "unused_days": None,
+        "action": "report",
+        "max_deactivations": 5,
     }
     assert Policy.from_data(defaults) == Policy() == Policy.from_data({})
 

@@ -269,6 +269,7 @@ def test_plan_counts_summary_and_data() -> None:
         "workspace": None,
         "workspace_id": None,
         "key_id": None,
+        "key_name": "",
         "group": "",
         "rate_limit_id": None,
         "limits": [],

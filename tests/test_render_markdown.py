@@ -103,7 +103,7 @@ def busy_plan() -> Plan:
                 user_id="user_zoe",
                 workspace="Research",
                 key_id="apikey_01zoe",
-                note="zoe-laptop",
+                key_name="zoe-laptop",
             ),
             Change(
                 "archive_api_key",
@@ -111,7 +111,7 @@ def busy_plan() -> Plan:
                 user_id="user_gone",
                 workspace="Default",
                 key_id="apikey_01gone",
-                note="old-batch-job",
+                key_name="old-batch-job",
             ),
             Change(
                 "manual",

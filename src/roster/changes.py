@@ -112,6 +112,7 @@ class Change(_AsData):
     workspace: str = ""
     workspace_id: str | None = None
     key_id: str | None = None
+    key_name: str = ""
     group: str = ""
     rate_limit_id: str | None = None
     limits: tuple[LimitStep, ...] = ()
@@ -172,12 +173,14 @@ class Waiting(_AsData):
 
 @dataclass(frozen=True, slots=True)
 class KeyNotice(_AsData):
-    """An active API key of someone removed, listed for review (policy: report)."""
+    """An active API key listed for review: of someone removed (``reason`` is ``""``), or one
+    ``policy.api_keys`` finds old or unused (``reason`` says why)."""
 
     key_id: str
     name: str
     owner: str
     workspace: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ UnmanagedPolicy = Literal["report", "remove", "ignore"]
 WorkspacePolicy = Literal["ignore", "report"]
 KeyPolicy = Literal["keep", "report", "deactivate", "archive"]
 RateLimitPolicy = Literal["report", "remove", "ignore"]
+KeyAgeAction = Literal["report", "deactivate"]
 # Where a roster file names something: (file, line, column).
 Location = tuple[str, int, int]
 
@@ -70,6 +71,43 @@ class RemovalLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiKeyPolicy:
+    """``policy.api_keys``: active keys older than ``max_age_days`` or unused for
+    ``unused_days`` (None: not checked) are reported, or deactivated by apply, at most
+    ``max_deactivations`` in one plan (a count or a percentage of the active keys)."""
+
+    max_age_days: int | None = None
+    unused_days: int | None = None
+    action: KeyAgeAction = "report"
+    max_deactivations: RemovalLimit = RemovalLimit(5)
+
+    @classmethod
+    def from_data(cls, section: Mapping[str, Any]) -> ApiKeyPolicy:
+        defaults = cls()
+        return cls(
+            max_age_days=section.get("max_age_days"),
+            unused_days=section.get("unused_days"),
+            action=section.get("action", defaults.action),
+            max_deactivations=_removal_limit(
+                section.get("max_deactivations", defaults.max_deactivations)
+            ),
+        )
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "max_age_days": self.max_age_days,
+            "unused_days": self.unused_days,
+            "action": self.action,
+            "max_deactivations": str(self.max_deactivations),
+        }
+
+    @property
+    def checks(self) -> bool:
+        return self.max_age_days is not None or self.unused_days is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """How roster treats accounts the files do not list, and what it must never touch.
 
@@ -85,6 +123,7 @@ class Policy:
     workspace_members: UnmanagedPolicy | None = None
     api_keys_of_removed_members: KeyPolicy = "report"
     rate_limits: RateLimitPolicy = "report"
+    api_keys: ApiKeyPolicy = ApiKeyPolicy()
 
     @classmethod
     def from_data(cls, section: Mapping[str, Any]) -> Policy:
@@ -104,6 +143,7 @@ class Policy:
                 "api_keys_of_removed_members", defaults.api_keys_of_removed_members
             ),
             rate_limits=section.get("rate_limits", defaults.rate_limits),
+            api_keys=ApiKeyPolicy.from_data(section.get("api_keys") or {}),
         )
 
     @property
@@ -117,6 +157,7 @@ class Policy:
             "workspace_members": self.workspace_members,
             "api_keys_of_removed_members": self.api_keys_of_removed_members,
             "rate_limits": self.rate_limits,
+            "api_keys": self.api_keys.data,
         }
 
     @property

@@ -107,13 +107,19 @@ class WorkspaceMember:
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
-    """An API key; ``created_by`` is the creating user's id (None: a service or system key)."""
+    """An API key; ``created_by`` is the creating user's id (None: a service or system key).
+
+    ``created_at`` and ``expires_at`` are RFC 3339 timestamps (``""``: not given; an
+    ``expires_at`` of ``""`` also means the key never expires).
+    """
 
     id: str
     name: str
     status: str
     workspace_id: str | None
     created_by: str | None
+    created_at: str = ""
+    expires_at: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +162,10 @@ class Current:
     ones and the Default one included; ``workspace_members`` the members of the workspaces that were
     asked for; ``api_keys`` the active keys; ``rate_limits`` the organization's rate-limit
     entries and ``workspace_rate_limits`` the overrides of the workspaces asked for (both empty
-    when no workspace's rate limits were asked for).
+    when no workspace's rate limits were asked for). ``read_at`` is when the API was read, by
+    the API's clock (RFC 3339; ``""``: not known): planning measures ages against it, so that
+    the core needs no clock. ``key_last_used`` maps an API key's id to the last day
+    (``YYYY-MM-DD``) the messages usage report saw it used, over the window asked for.
     """
 
     organization: Organization
@@ -167,6 +176,8 @@ class Current:
     api_keys: tuple[ApiKey, ...] = ()
     rate_limits: tuple[RateLimitGroup, ...] = ()
     workspace_rate_limits: tuple[WorkspaceRateLimit, ...] = ()
+    read_at: str = ""
+    key_last_used: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # Counts, not contents: a large organization's full repr takes a noticeable time.

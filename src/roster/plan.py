@@ -26,8 +26,9 @@ from roster.changes import (
 from roster.desired import Desired, OrganizationRef, Policy
 from roster.errors import UnsafePlanError
 from roster.model import CONSOLE_ONLY_ROLES, SETTABLE_ROLES, Current, Invite, Member, Organization
+from roster.plan_keys import plan_api_keys
 from roster.plan_rate_limits import plan_rate_limits
-from roster.plan_workspaces import is_inherited, plan_api_keys, plan_workspaces
+from roster.plan_workspaces import is_inherited, plan_workspaces
 
 __all__ = [
     "CHANGE_KINDS",
@@ -41,6 +42,7 @@ __all__ = [
     "Unmanaged",
     "Waiting",
     "check_archive_guard",
+    "check_key_guard",
     "check_organization",
     "check_removal_guard",
     "compute_plan",
@@ -350,6 +352,23 @@ def check_removal_guard(plan: Plan, current: Current, policy: Policy, force: boo
     raise UnsafePlanError(
         f"plan removes {removals} of {total} members ({100 * removals / max(total, 1):.1f}%),"
         f" over policy.max_removals {shown_limit}; review the plan or pass --force"
+    )
+
+
+def check_key_guard(plan: Plan, current: Current, policy: Policy, force: bool) -> None:
+    """Refuse a plan that deactivates more keys by ``policy.api_keys`` than it allows, unless
+    forced: a deactivated production key is an outage. (The keys of removed members go with
+    the removals, which ``max_removals`` bounds.)"""
+    retiring = [c for c in plan.changes if c.kind == "deactivate_api_key" and c.note]
+    total = len(current.api_keys)
+    limit = policy.api_keys.max_deactivations
+    allowed = limit.allowed(total)
+    if force or len(retiring) <= allowed:
+        return
+    shown_limit = f"{limit} ({allowed})" if limit.percent else str(limit)
+    raise UnsafePlanError(
+        f"plan deactivates {len(retiring)} of {total} active API keys by policy.api_keys,"
+        f" over policy.api_keys.max_deactivations {shown_limit}; review the plan or pass --force"
     )
 
 

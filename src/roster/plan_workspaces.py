@@ -1,4 +1,4 @@
-"""Planning workspaces, their members, and the API keys of people who are removed. Pure.
+"""Planning workspaces and their members. Pure.
 
 Org admins are workspace admins everywhere and billing members workspace billing, by the API's
 rules: those inherited memberships are never added, changed or removed here.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 
-from roster.changes import Change, ChangeKind, Entry, HeldBack, KeyNotice, Unmanaged, Waiting
+from roster.changes import Change, Entry, HeldBack, Unmanaged, Waiting
 from roster.desired import Desired, DesiredWorkspace, Policy
 from roster.model import SETTABLE_ROLES, Current, Member, Workspace, WorkspaceMember
 
@@ -25,10 +25,6 @@ WORKSPACE_RANK = {
 }
 # The name the API gives the organization's default workspace.
 DEFAULT_WORKSPACE = "Default"
-KEY_CHANGES: Mapping[str, ChangeKind] = {
-    "deactivate": "deactivate_api_key",
-    "archive": "archive_api_key",
-}
 
 
 def plan_workspaces(
@@ -278,45 +274,3 @@ def is_inherited(org_role: str, workspace_role: str) -> bool:
 
 def _demotes(have: str, wanted: str) -> bool:
     return WORKSPACE_RANK.get(wanted, 0) < WORKSPACE_RANK.get(have, 0)
-
-
-def plan_api_keys(
-    desired: Desired, current: Current, removed: set[str], workspace_entries: Iterable[Entry]
-) -> list[Entry]:
-    """Active keys created by people removed now or before, per policy.api_keys_of_removed_members.
-
-    Keys in a workspace being archived are left out: archiving turns them off already.
-    """
-    policy = desired.policy.api_keys_of_removed_members
-    if policy == "keep":
-        return []
-    members = {m.id: m.email for m in current.members}
-    archiving = {
-        e.workspace_id
-        for e in workspace_entries
-        if isinstance(e, Change) and e.kind == "archive_workspace"
-    }
-    names = {w.id: w.name for w in current.workspaces}
-    entries: list[Entry] = []
-    for key in current.api_keys:
-        creator = key.created_by
-        if creator is None or key.workspace_id in archiving:
-            continue
-        if creator not in removed and creator in members:
-            continue
-        owner = members.get(creator, f"a former member ({creator})")
-        workspace = names.get(key.workspace_id or "", "Default")
-        if policy == "report":
-            entries.append(KeyNotice(key.id, key.name, owner, workspace))
-        else:
-            entries.append(
-                Change(
-                    KEY_CHANGES[policy],
-                    owner,
-                    user_id=creator,
-                    workspace=workspace,
-                    key_id=key.id,
-                    note=key.name,
-                )
-            )
-    return entries

@@ -54,8 +54,10 @@ DESCRIPTIONS: dict[ChangeKind, str] = {
     "archive_workspace": "archive workspace {workspace} ({note})",
     "delete_invite": "delete the pending invite of {email} (as {from_role})",
     "remove_member": "remove {email} ({from_role}){because}",
-    "deactivate_api_key": "deactivate API key '{note}' ({key_id}) of {email}, in {workspace}",
-    "archive_api_key": "archive API key '{note}' ({key_id}) of {email}, in {workspace}",
+    "deactivate_api_key": "deactivate API key '{key_name}' ({key_id}) of {email},"
+    " in {workspace}{because}",
+    "archive_api_key": "archive API key '{key_name}' ({key_id}) of {email},"
+    " in {workspace}{because}",
     "manual": "manual: {note}",
 }
 EMPTY_MESSAGE = "No changes. The organization matches the roster files."
@@ -77,6 +79,7 @@ def render_text(plan: Plan, *, color: bool) -> str:
         _held_back_section(plan.held_back),
         _waiting_section(plan.waiting),
         _key_section(plan.api_keys),
+        _key_policy_section(plan.api_keys),
         _unmanaged_section(plan.unmanaged),
         [RATE_LIMITS_DELAY] if plan.counts["set_rate_limits"] else [],
         [paint("bold", _summary_line(plan))],
@@ -223,16 +226,28 @@ def _waiting_section(waiting: tuple[Waiting, ...]) -> list[str]:
 
 
 def _key_section(notices: tuple[KeyNotice, ...]) -> list[str]:
-    if not notices:
+    removed = [key for key in notices if not key.reason]
+    if not removed:
         return []
     heading = (
         "API keys of removed members that keep working"
         " (policy.api_keys_of_removed_members: report):"
     )
-    return [heading] + [
-        "  ? '{name}' ({key_id}) of {owner}, in {workspace}".format(**safe_fields(key.data))
-        for key in notices
-    ]
+    return [heading] + [f"  ? {_key_line(key)}" for key in removed]
+
+
+def _key_policy_section(notices: tuple[KeyNotice, ...]) -> list[str]:
+    listed = [key for key in notices if key.reason]
+    if not listed:
+        return []
+    heading = "API keys past the key policy, left as they are (policy.api_keys):"
+    return [heading] + [f"  ? {_key_line(key)}" for key in listed]
+
+
+def _key_line(key: KeyNotice) -> str:
+    shown = safe_fields(key.data)
+    because = f": {shown['reason']}" if key.reason else ""
+    return "'{name}' ({key_id}) of {owner}, in {workspace}".format(**shown) + because
 
 
 def _unmanaged_section(unmanaged: tuple[Unmanaged, ...]) -> list[str]:

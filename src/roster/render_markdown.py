@@ -15,6 +15,7 @@ from roster.plan import Plan
 from roster.render import (
     RATE_LIMITS_DELAY,
     _held_back_section,
+    _key_policy_section,
     _key_section,
     _rate_limit_section,
     _summary_line,
@@ -118,6 +119,7 @@ def _sections(plan: Plan) -> list[_Section]:
         ("Held back", _held_back_section(plan.held_back)),
         ("Waiting", _waiting_section(plan.waiting)),
         ("API keys of removed members", _key_section(plan.api_keys)),
+        ("API keys past the key policy", _key_policy_section(plan.api_keys)),
         ("Rate limits to look at", _rate_limit_section(plan.rate_limits)),
         ("Unmanaged", _unmanaged_section(plan.unmanaged)),
     ]

@@ -38,6 +38,7 @@ from roster.desired import (
     FILE_ROLES,
     Desired,
     DesiredWorkspace,
+    KeyAgeAction,
     KeyPolicy,
     OrganizationRef,
     Policy,
@@ -60,6 +61,7 @@ _CHANGE_IDS = (
     "workspace",
     "workspace_id",
     "key_id",
+    "key_name",
     "group",
     "rate_limit_id",
 )
@@ -374,6 +376,11 @@ def _check_values(desired: Desired) -> None:
         ({policy.workspaces}, get_args(WorkspacePolicy)),
         ({policy.api_keys_of_removed_members}, get_args(KeyPolicy)),
         ({policy.rate_limits}, get_args(RateLimitPolicy)),
+        ({policy.api_keys.action}, get_args(KeyAgeAction)),
+        (
+            {type(d) for d in (policy.api_keys.max_age_days, policy.api_keys.unused_days)},
+            {int, type(None)},
+        ),
         ({type(w.archived) for w in desired.workspaces.values()}, {bool}),
         *_rate_limit_choices(desired),
     ]
@@ -405,7 +412,7 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
         unmanaged=tuple(_account(Unmanaged, u) for u in data["unmanaged"]),
         held_back=tuple(_account(HeldBack, h) for h in data["held_back"]),
         waiting=tuple(Waiting(**w) for w in data["waiting"]),
-        api_keys=tuple(KeyNotice(**k) for k in data["api_keys"]),
+        api_keys=tuple(_key_notice(k) for k in data["api_keys"]),
         rate_limits=tuple(_rate_limit_notice(n) for n in data.get("rate_limits", ())),
     )
 
@@ -418,6 +425,12 @@ def _change(data: Mapping[str, Any]) -> Change:
         raise ValueError(f"unknown change kind {change.kind!r}")
     _check_texts(change.data, ("kind", "email", "note"), optional=_CHANGE_IDS)
     return change
+
+
+def _key_notice(data: Mapping[str, Any]) -> KeyNotice:
+    notice = KeyNotice(**data)
+    _check_texts(notice.data, ("key_id", "name", "owner", "workspace", "reason"))
+    return notice
 
 
 def _limit_step(data: Mapping[str, Any]) -> LimitStep:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ import httpx
 from roster.api import AdminClient, make_http_client
 from roster.credentials import check_base_url, key_file_warning, key_warning, load_admin_key
 from roster.progress import Observer, silent
-from roster.sandbox import SANDBOX_FILE, sandbox_http
+from roster.sandbox import SANDBOX_FILE, sandbox_http, sandbox_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +63,13 @@ def _client(http: httpx.AsyncClient, settings: ApiSettings, observer: Observer) 
 def _key_warnings(settings: ApiSettings, shape_warning: str | None) -> list[str]:
     file_warning = key_file_warning(settings.api_key_file) if settings.api_key_file else None
     return [w for w in (shape_warning, file_warning) if w]
+
+
+def api_now(settings: ApiSettings) -> datetime:
+    """The API's now: the wall clock, or under --sandbox the sandbox's own emulated clock."""
+    if not settings.sandbox:
+        return datetime.now(timezone.utc)
+    try:
+        return sandbox_now(settings.sandbox_file)
+    except (OSError, ValueError, KeyError, TypeError):
+        return datetime.now(timezone.utc)  # opening the sandbox reports the broken file

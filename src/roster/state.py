@@ -39,13 +39,16 @@ async def fetch_state(
     workspace_members_of: Collection[str] | None = (),
     with_api_keys: bool = True,
     rate_limits_of: Collection[str] | None = (),
+    read_at: str = "",
+    key_use_since: str | None = None,
 ) -> Current:
     """The organization, its members, open invites (one per email), workspaces and active keys.
 
     Members are fetched for the active workspaces named in ``workspace_members_of`` (None: all);
     keys only ``with_api_keys`` (export writes none); rate-limit overrides for the active
     workspaces named in ``rate_limits_of`` (None: all), with the organization's limits beside
-    them when any workspace is asked for.
+    them when any workspace is asked for. ``read_at`` is the API's now, which the state keeps;
+    with ``key_use_since`` (a timestamp) the last day each key was used since then is read too.
     """
     me, (members, invites), spaces, api_keys = await gather_or_cancel(
         client.me(),
@@ -53,9 +56,10 @@ async def fetch_state(
         fetch_workspaces(client),
         _api_keys(client) if with_api_keys else _nothing(),
     )
-    workspace_members, (rate_limits, overrides) = await gather_or_cancel(
+    workspace_members, (rate_limits, overrides), key_use = await gather_or_cancel(
         _workspace_members(client, spaces, workspace_members_of),
         fetch_rate_limits(client, spaces, rate_limits_of),
+        fetch_key_use(client, key_use_since) if key_use_since else _no_use(),
     )
     return Current(
         organization=organization_from(me),
@@ -66,7 +70,39 @@ async def fetch_state(
         api_keys=tuple(sorted(api_keys, key=lambda k: k.id)),
         rate_limits=rate_limits,
         workspace_rate_limits=overrides,
+        read_at=read_at,
+        key_last_used=key_use,
     )
+
+
+async def fetch_key_use(client: AdminClient, since: str) -> dict[str, str]:
+    """The last day (``YYYY-MM-DD``) each API key was used since ``since``, from the messages
+    usage report by day and key: a phase of its own."""
+    with phase(client.observer, "API key usage") as tally:
+        buckets = await client.usage_report(
+            starting_at=since, bucket_width="1d", group_by=["api_key_id"], limit=31
+        )
+        tally.add(len(buckets))
+    last: dict[str, str] = {}
+    for bucket in buckets:
+        day = str(bucket.get("starting_at") or "")[:10]
+        for result in bucket.get("results") or ():
+            key_id = result.get("api_key_id") if isinstance(result, dict) else None
+            if isinstance(key_id, str) and _used(result) and day > last.get(key_id, ""):
+                last[key_id] = day
+    return last
+
+
+def _used(result: JSON) -> bool:
+    counted = ("uncached_input_tokens", "cache_read_input_tokens", "output_tokens")
+    creation = result.get("cache_creation")
+    extra = list(creation.values()) if isinstance(creation, dict) else []
+    values = [result.get(name) for name in counted] + extra
+    return any(isinstance(v, int | float) and v > 0 for v in values)
+
+
+async def _no_use() -> dict[str, str]:
+    return {}
 
 
 async def fetch_people(client: AdminClient) -> tuple[tuple[Member, ...], tuple[Invite, ...]]:
@@ -242,6 +278,8 @@ def api_key_from(key: JSON) -> ApiKey:
         created_by=_optional_text(creator, "id", "an API key's creator")
         if creator.get("type") == "user"
         else None,
+        created_at=_optional_text(key, "created_at", "an API key") or "",
+        expires_at=_optional_text(key, "expires_at", "an API key") or "",
     )
 
 

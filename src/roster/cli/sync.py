@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,17 @@ from roster.desired import Desired
 from roster.errors import EXIT_CHANGES_PRESENT, EXIT_INTERRUPTED, RosterError, StalePlanError
 from roster.export import render_roster_file
 from roster.model import Current
-from roster.plan import Plan, check_archive_guard, check_removal_guard, compute_plan
+from roster.plan import (
+    Plan,
+    check_archive_guard,
+    check_key_guard,
+    check_removal_guard,
+    compute_plan,
+)
 from roster.plan_trust import check_same_desired, plan_key
 from roster.render import render_json, render_text
 from roster.render_markdown import render_markdown
+from roster.reports.dates import rfc3339
 from roster.saved_plan import (
     SavedPlan,
     desired_data,
@@ -44,7 +51,7 @@ from roster.saved_plan import (
     write_saved_plan,
     write_text,
 )
-from roster.session import ApiSettings
+from roster.session import ApiSettings, api_now
 from roster.state import fetch_state
 from roster.untrusted import printable
 
@@ -72,6 +79,7 @@ class Guards:
 
     def check(self, planned: Plan, current: Current, desired: Desired) -> None:
         check_removal_guard(planned, current, desired.policy, self.force)
+        check_key_guard(planned, current, desired.policy, self.force)
         check_archive_guard(planned, self.allow_archive)
 
 
@@ -124,6 +132,7 @@ def plan(
     planned = run(_compute(desired, settings))
     click.echo(_render(planned.plan, output_format), nl=False)
     check_removal_guard(planned.plan, planned.current, desired.policy, force)
+    check_key_guard(planned.plan, planned.current, desired.policy, force)
     if out is not None:
         files = roster_files(paths)
         write_saved_plan(
@@ -204,16 +213,19 @@ async def _fetch_everything(settings: ApiSettings) -> Current:
 
 async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
     async with connect(settings) as client:
-        return await _planned(client, desired)
+        return await _planned(client, desired, api_now(settings))
 
 
-async def _planned(client: AdminClient, desired: Desired) -> Planned:
+async def _planned(client: AdminClient, desired: Desired, now: datetime) -> Planned:
     # Rate limits are read for every workspace once the files give any: the plan adds up the
     # workspaces' overrides of each group against the organization's limit.
+    unused = desired.policy.api_keys.unused_days
     current = await fetch_state(
         client,
         workspace_members_of=desired.workspaces.keys(),
         rate_limits_of=None if desired.names_rate_limits else (),
+        read_at=rfc3339(now),
+        key_use_since=rfc3339(now - timedelta(days=unused)) if unused else None,
     )
     return Planned(current, compute_plan(desired, current))
 
