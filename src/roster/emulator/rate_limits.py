@@ -15,19 +15,11 @@ from functools import lru_cache
 from roster.emulator.pagination import MAX_LIMIT, parse_limit
 from roster.emulator.problems import ApiProblem, invalid
 from roster.emulator.records import JsonDict
+from roster.model import LIMITER_TYPES as MODEL_LIMITER_TYPES
+from roster.model import RATE_LIMIT_GROUP_TYPES
 
-GROUP_TYPES = ("model_group", "batch", "token_count", "files", "skills", "web_search")
-LIMITER_TYPES = (
-    "requests_per_minute",
-    "input_tokens_per_minute",
-    "input_tokens_per_minute_cache_aware",
-    "output_tokens_per_minute",
-    "tokens_per_minute",
-    "tokens_per_day",
-    "tool_uses_per_second",
-    "fast_itpmca",
-    "fast_otpm",
-)
+# The group and limiter types are the contract's (admin-api.md §15), as roster knows them.
+GROUP_TYPES, LIMITER_TYPES = RATE_LIMIT_GROUP_TYPES, MODEL_LIMITER_TYPES
 # Group ids are the same in every organization and never change (§15a): written once, here.
 OPUS_4_GROUP_ID = "rlg_01cVhJvGDXWEkVkRQEnkNKkb"
 SONNET_4_GROUP_ID = "rlg_013bWa1RDLPX11mXeiggNxjx"
