@@ -444,7 +444,7 @@ SANDBOX_READS = [
     "read users: 8",
     "read invites: 3",
     "read workspaces: 3",
-    "read API keys: 2",
+    "read API keys: 3",
 ]
 
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from roster.emulator.claude_code import claude_code_report
 from roster.emulator.pagination import Cursor, Page, parse_cursor
 from roster.emulator.problems import invalid
 from roster.emulator.records import JsonDict
@@ -297,6 +298,11 @@ async def get_cost_report(request: Request) -> JSONResponse:
     return JSONResponse(cost_report(request.query_params, store_of(request).report_view()))
 
 
+async def get_claude_code_report(request: Request) -> JSONResponse:
+    view = store_of(request).report_view()
+    return JSONResponse(claude_code_report(request.query_params, view))
+
+
 # --- rate limits ---------------------------------------------------------------------------------
 
 
@@ -398,6 +404,12 @@ def api_routes() -> list[Route]:
             f"{ORG}/usage_report/messages",
             get_usage_report,
             contract(*REPORT, *USAGE_FILTERS),
+        ),
+        ApiRoute(
+            "GET",
+            f"{ORG}/usage_report/claude_code",
+            get_claude_code_report,
+            contract("starting_at", "limit", "page"),
         ),
         ApiRoute("GET", f"{ORG}/cost_report", get_cost_report, contract(*REPORT)),
         ApiRoute(

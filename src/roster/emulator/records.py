@@ -99,6 +99,9 @@ class Workspace:
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
+    """An API key. ``traffic_until`` is the emulator's own: the synthetic reports give the key
+    no traffic from that instant on (None: as long as it exists). The API never shows it."""
+
     id: str
     name: str
     workspace_id: str
@@ -107,6 +110,7 @@ class ApiKey:
     status: str
     partial_key_hint: str
     expires_at: str | None = None
+    traffic_until: str | None = None
 
     def current_status(self, now: str) -> str:
         if self.status == "active" and self.expires_at is not None and now >= self.expires_at:
@@ -188,7 +192,7 @@ def workspace_to_json(workspace: Workspace) -> JsonDict:
 
 
 def api_key_to_json(key: ApiKey) -> JsonDict:
-    return {
+    data: JsonDict = {
         "id": key.id,
         "name": key.name,
         "workspace_id": key.workspace_id,
@@ -198,3 +202,6 @@ def api_key_to_json(key: ApiKey) -> JsonDict:
         "partial_key_hint": key.partial_key_hint,
         "expires_at": key.expires_at,
     }
+    if key.traffic_until is not None:  # rare: state files without it stay as they were
+        data["traffic_until"] = key.traffic_until
+    return data

@@ -3,7 +3,9 @@
 Each time bucket gets fine-grained usage rows over every dimension, drawn from a random
 generator seeded by (organization id, bucket width, bucket start) and the org's API keys.
 Reports aggregate those rows by the requested ``group_by``, so totals never depend on the
-grouping, and the cost report prices the very same rows with ``Decimal`` (cents, exact).
+grouping, and the cost report prices the very same rows with ``Decimal`` (cents, exact). The
+Console row of a bucket (no API key) is the members' own use: it is shared out, exactly, among
+the members at work that day (``roster.emulator.activity``), who are its ``account_id``.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ import base64
 import binascii
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
-from roster.emulator.clock import parse_time
+from roster.emulator.activity import MemberOrigin, at_work, shares
+from roster.emulator.clock import format_time, parse_time
 from roster.emulator.pagination import parse_limit
 from roster.emulator.problems import invalid
-from roster.emulator.records import JsonDict
+from roster.emulator.records import ApiKey, JsonDict
 
 USAGE_DIMENSIONS = (
     "api_key_id",
@@ -29,12 +32,13 @@ USAGE_DIMENSIONS = (
     "service_tier",
     "context_window",
     "inference_geo",
+    "account_id",
 )
 COST_DIMENSIONS = ("workspace_id", "description")
-# No synthetic row names an account or a service account: grouping by them changes nothing (the
-# results always carry them as null), and filtering by them keeps nothing.
-UNATTRIBUTED_DIMENSIONS = ("account_id", "service_account_id")
-UNATTRIBUTED_FILTERS = ("account_ids[]", "service_account_ids[]")
+# No synthetic row names a service account: grouping by it changes nothing (the results always
+# carry it as null), and filtering by it keeps nothing.
+UNATTRIBUTED_DIMENSIONS = ("service_account_id",)
+UNATTRIBUTED_FILTERS = ("service_account_ids[]",)
 WIDTHS = {"1m": timedelta(minutes=1), "1h": timedelta(hours=1), "1d": timedelta(days=1)}
 # (default, maximum) number of buckets per page, by width.
 USAGE_LIMITS = {"1d": (7, 31), "1h": (24, 168), "1m": (60, 1440)}
@@ -122,11 +126,14 @@ class Query(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class KeyOrigin:
-    """An API key as traffic source: its workspace (None for the default one) and birth."""
+    """An API key as traffic source: its workspace (None for the default one), birth and name,
+    and the instant its traffic stops (``ApiKey.traffic_until``), if it does."""
 
     created_at: str
     api_key_id: str
     workspace_id: str | None
+    name: str = ""
+    traffic_until: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +144,8 @@ class OrgView:
     now: datetime
     default_workspace_id: str
     keys: Sequence[KeyOrigin]  # ascending by created_at
+    members: Sequence[MemberOrigin] = ()  # ascending by user id
+    retiring: bool = False  # whether any key's traffic stops (the slower pool, then)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +156,7 @@ class UsageRow:
     service_tier: str
     context_window: str
     inference_geo: str
+    account_id: str | None
     uncached_input_tokens: int
     cache_read_input_tokens: int
     ephemeral_1h_input_tokens: int
@@ -265,7 +275,7 @@ def bucket_rows(view: OrgView, start: datetime, width: str) -> list[UsageRow]:
     level = _activity(rng, start, width)
     if level == 0.0:
         return []
-    sources = _busy_sources(rng, view, start + WIDTHS[width], BUSY_KEYS[width])
+    sources = _busy_sources(rng, view, start, start + WIDTHS[width], BUSY_KEYS[width])
     return [_usage_row(rng, source, TYPICAL_INPUT[width] * level) for source in sources]
 
 
@@ -282,15 +292,21 @@ def _activity(rng: random.Random, start: datetime, width: str) -> float:
 
 
 def _busy_sources(
-    rng: random.Random, view: OrgView, before: datetime, busy: int
+    rng: random.Random, view: OrgView, start: datetime, before: datetime, busy: int
 ) -> list[KeyOrigin | None]:
-    """A few keys that existed by the end of the bucket, plus the Console now and then."""
-    born = _count_born_before(view.keys, bucket_text(before))
-    picked = sorted(rng.sample(range(born), min(busy, born)))
-    sources: list[KeyOrigin | None] = [view.keys[i] for i in picked]
+    """A few keys that existed by the end of the bucket and still have traffic at its start,
+    plus the Console now and then."""
+    born = view.keys[: _count_born_before(view.keys, bucket_text(before))]
+    pool = _still_used(born, format_time(start)) if view.retiring else born
+    picked = sorted(rng.sample(range(len(pool)), min(busy, len(pool))))
+    sources: list[KeyOrigin | None] = [pool[i] for i in picked]
     if rng.random() < 0.3 or not sources:
         sources.append(None)
     return sources
+
+
+def _still_used(keys: Sequence[KeyOrigin], moment: str) -> list[KeyOrigin]:
+    return [k for k in keys if k.traffic_until is None or moment < k.traffic_until]
 
 
 def _count_born_before(keys: Sequence[KeyOrigin], moment: str) -> int:
@@ -316,6 +332,7 @@ def _usage_row(rng: random.Random, source: KeyOrigin | None, typical: float) -> 
         service_tier="batch" if rng.random() < 0.15 else "standard",
         context_window="200k-1M" if long else "0-200k",
         inference_geo=geo,
+        account_id=None,
         uncached_input_tokens=uncached,
         cache_read_input_tokens=int(uncached * rng.uniform(0.0, 0.6)),
         ephemeral_1h_input_tokens=int(uncached * rng.uniform(0.0, 0.05)),
@@ -323,6 +340,47 @@ def _usage_row(rng: random.Random, source: KeyOrigin | None, typical: float) -> 
         output_tokens=int(uncached * rng.uniform(0.1, 0.4)),
         web_search_requests=rng.randrange(1, 25) if rng.random() < 0.2 else 0,
     )
+
+
+# --- the members' own use ----------------------------------------------------------------------
+
+
+class Attribution:
+    """Bucket rows with the Console row shared out among the members at work that day; one
+    day's draw serves every bucket of that day."""
+
+    def __init__(self, view: OrgView) -> None:
+        self._view = view
+        self._days: dict[datetime, list[MemberOrigin]] = {}
+
+    def rows(self, start: datetime, width: str) -> list[UsageRow]:
+        day = floor_to(start, "1d")
+        return [
+            part for row in bucket_rows(self._view, start, width) for part in self._split(row, day)
+        ]
+
+    def _split(self, row: UsageRow, day: datetime) -> list[UsageRow]:
+        if row.api_key_id is not None:
+            return [row]
+        if day not in self._days:
+            self._days[day] = at_work(self._view.organization_id, self._view.members, day)
+        workers = self._days[day]
+        return split_row(row, workers) if workers else [row]
+
+
+def split_row(row: UsageRow, members: Sequence[MemberOrigin]) -> list[UsageRow]:
+    """``row`` shared among ``members`` by weight, every counter exactly; a member whose share
+    is nothing at all gets no row."""
+    weights = [member.weight for member in members]
+    columns = [shares(getattr(row, name), weights) for name in _TOKEN_FIELDS]
+    parts = []
+    for index, member in enumerate(members):
+        counts: dict[str, Any] = {
+            name: column[index] for name, column in zip(_TOKEN_FIELDS, columns, strict=True)
+        }
+        if any(counts.values()):
+            parts.append(replace(row, account_id=member.user_id, **counts))
+    return parts
 
 
 # --- usage report -----------------------------------------------------------------------------
@@ -335,11 +393,20 @@ def usage_report(query: Query, view: OrgView) -> JsonDict:
     window = plan_window(query, view, width, USAGE_LIMITS[width])
     group_by = _group_by(query, (*USAGE_DIMENSIONS, *UNATTRIBUTED_DIMENSIONS))
     keep = _usage_filter(query, view.default_workspace_id)
+    rows_of = _row_source(view, "account_id" in group_by or bool(query.getlist("account_ids[]")))
     data = [
-        _bucket_json(start, width, _usage_results(bucket_rows(view, start, width), group_by, keep))
+        _bucket_json(start, width, _usage_results(rows_of(start, width), group_by, keep))
         for start in window.starts
     ]
     return _envelope(window, data)
+
+
+def _row_source(view: OrgView, by_account: bool) -> Callable[[datetime, str], list[UsageRow]]:
+    """Sharing out the Console rows changes no total, only the account dimension, so it is
+    done only when that dimension is asked for (it costs a draw per member and day)."""
+    if by_account:
+        return Attribution(view).rows
+    return lambda start, width: bucket_rows(view, start, width)
 
 
 _FILTERS = {
@@ -349,6 +416,7 @@ _FILTERS = {
     "service_tier": "service_tiers[]",
     "context_window": "context_window[]",
     "inference_geo": "inference_geos[]",
+    "account_id": "account_ids[]",
 }
 
 
@@ -396,7 +464,7 @@ def _usage_json(key: tuple[str | None, ...], sums: list[int]) -> JsonDict:
         "server_tool_use": {"web_search_requests": counts["web_search_requests"]},
     }
     result.update(zip(USAGE_DIMENSIONS, key, strict=True))
-    result.update({"account_id": None, "service_account_id": None})
+    result.update({"service_account_id": None})
     return result
 
 
@@ -546,12 +614,16 @@ def decimal_text(amount: Decimal) -> str:
     return format(amount.normalize(), "f")
 
 
-def key_origins(
-    items: Iterable[tuple[str, str, str]], default_workspace_id: str
-) -> list[KeyOrigin]:
-    """(created_at, key id, workspace id) triples as traffic sources, oldest first."""
+def key_origins(keys: Iterable[ApiKey], default_workspace_id: str) -> list[KeyOrigin]:
+    """API keys as traffic sources, oldest first."""
     origins = (
-        KeyOrigin(created, key_id, None if ws == default_workspace_id else ws)
-        for created, key_id, ws in items
+        KeyOrigin(
+            key.created_at,
+            key.id,
+            None if key.workspace_id == default_workspace_id else key.workspace_id,
+            key.name,
+            key.traffic_until,
+        )
+        for key in keys
     )
     return sorted(origins, key=lambda origin: (origin.created_at, origin.api_key_id))

@@ -3,7 +3,9 @@
 It differs from ``examples/startup/roster.yaml`` in every way a plan can show: invites, a
 re-invite, a role change, removals, a change only the Console can make, workspace changes, a
 member waiting for their invite, and the API key of a member being removed. Production and
-Research have rate-limit overrides.
+Research have rate-limit overrides. Its usage shows what governance looks for: Frances (billing)
+and Edsger have used nothing since they joined, Grace only ever used her prototype key, and that
+key, created in April and still active, has had no traffic since August 20.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ SAMPLE_WORKSPACES = (
     ("Production", (("linus@tinyco.io", "workspace_developer"),)),
     ("Research", (("intern@tinyco.io", "workspace_developer"),)),
 )
+# (name, creator, created, last day of traffic): an old key in the Default workspace that
+# nobody has used for weeks; it is still active.
+SAMPLE_OLD_KEY = (
+    "prototype-grace",
+    "grace@tinyco.io",
+    datetime(2026, 4, 20, 9, 0, tzinfo=timezone.utc),
+    datetime(2026, 8, 21, tzinfo=timezone.utc),
+)
 # (workspace, group id, its overrides): below the organization's limits, as a team's budget.
 SAMPLE_RATE_LIMITS = (
     (
@@ -70,6 +80,8 @@ def sample_store() -> Store:
             store.insert_member(workspace.id, users[email].id, role)
             key_name = f"{name.lower()}-{email.split('@')[0]}"
             store.insert_api_key(_api_key(store, key_name, workspace, users[email]))
+    # Minted after every other object, so that their ids are what they were before it came.
+    store.insert_api_key(_old_key(store, users, store.get_workspace(store.default_workspace_id)))
     for name, group_id, limits in SAMPLE_RATE_LIMITS:
         store.rate_limits.set_overrides(workspace_ids[name], group_id, limits)
     return store
@@ -91,6 +103,20 @@ def _invite(store: Store, email: str, role: str, sent: datetime) -> Invite:
 def _workspace(store: Store, name: str, moment: datetime, *, is_default: bool = False) -> Workspace:
     workspace_id = store.new_id("wrkspc_", moment)
     return Workspace(workspace_id, name, format_time(moment), "#6C5BB9", is_default=is_default)
+
+
+def _old_key(store: Store, users: dict[str, User], workspace: Workspace) -> ApiKey:
+    name, email, created, traffic_until = SAMPLE_OLD_KEY
+    return ApiKey(
+        id=store.new_id("apikey_", created),
+        name=name,
+        workspace_id=workspace.id,
+        created_by=users[email].id,
+        created_at=format_time(created),
+        status="active",
+        partial_key_hint="sk-ant-api03-Tny...pr0t",
+        traffic_until=format_time(traffic_until),
+    )
 
 
 def _api_key(store: Store, name: str, workspace: Workspace, creator: User) -> ApiKey:

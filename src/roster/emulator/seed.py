@@ -190,6 +190,16 @@ def _unique_email(local: str, domain: str, used: set[str]) -> str:
     return email
 
 
+def _unique_name(name: str, used: set[str]) -> str:
+    """Key names are unique, so the Claude Code report's ``api_key_name`` names one key."""
+    unique, number = name, 1
+    while unique in used:
+        number += 1
+        unique = f"{name}-{number}"
+    used.add(unique)
+    return unique
+
+
 def _plan_workspaces(plan: Plan, count: int) -> list[Draft]:
     spaces = [plan.add("workspace", plan.start, name="Default", default=True, archived=None)]
     archived = count // 8
@@ -263,6 +273,7 @@ def _mint_ids(plan: Plan, store: Store) -> None:
 
 
 def _fill(plan: Plan, store: Store, spaces: list[Draft], members: list[Draft]) -> None:
+    key_names: set[str] = set()
     for draft in plan.drafts:
         if draft.kind == "workspace":
             store.insert_workspace(_workspace(draft, len(store.workspace_ids())))
@@ -271,7 +282,7 @@ def _fill(plan: Plan, store: Store, spaces: list[Draft], members: list[Draft]) -
         elif draft.kind == "invite":
             store.insert_invite(_invite(draft))
         elif draft.kind == "api_key":
-            store.insert_api_key(_api_key(plan.rng, draft))
+            store.insert_api_key(_api_key(plan.rng, draft, key_names))
     _fill_members(plan.rng, store, spaces, members)
 
 
@@ -340,7 +351,7 @@ def _workspace(draft: Draft, index: int) -> Workspace:
     )
 
 
-def _api_key(rng: random.Random, draft: Draft) -> ApiKey:
+def _api_key(rng: random.Random, draft: Draft, used: set[str]) -> ApiKey:
     creator, space = draft.fields["creator"], draft.fields["workspace"]
     assert isinstance(creator, Draft)
     assert isinstance(space, Draft)
@@ -352,7 +363,7 @@ def _api_key(rng: random.Random, draft: Draft) -> ApiKey:
     label = rng.choice(KEY_NAMES)
     return ApiKey(
         id=draft.id,
-        name=f"{str(creator.fields['name']).split()[0].lower()}-{label}",
+        name=_unique_name(f"{str(creator.fields['name']).split()[0].lower()}-{label}", used),
         workspace_id=space.id,
         created_by=creator.id,
         created_at=format_time(draft.moment),

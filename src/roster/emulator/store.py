@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from roster.emulator.activity import MemberOrigin, member_origins
 from roster.emulator.clock import Clock, format_time, parse_time
 from roster.emulator.ids import IdFactory
 from roster.emulator.pagination import Cursor, Page, SortedIds, paginate
@@ -137,6 +138,7 @@ class Store:
         self._keys: dict[str, ApiKey] = {}
         self._key_ids = SortedIds()
         self._key_origins: list[KeyOrigin] | None = None
+        self._member_origins: list[MemberOrigin] | None = None
         self.rate_limits.clear()
 
     def _bootstrap(self) -> None:
@@ -170,6 +172,7 @@ class Store:
 
     def insert_user(self, user: User) -> None:
         self._users[user.id] = user
+        self._member_origins = None
         self._user_ids.add(user.id)
         self._user_by_email[user.email] = user.id
         if user.role in ADMIN_ROLES or user.role == "billing":
@@ -209,6 +212,7 @@ class Store:
 
     def _replace_user(self, user: User) -> None:
         self._users[user.id] = user
+        self._member_origins = None
         self._privileged.remove(user.id)
         if user.role in ADMIN_ROLES or user.role == "billing":
             self._privileged.add(user.id)
@@ -284,6 +288,7 @@ class Store:
 
     def _drop_user(self, user: User) -> None:
         del self._users[user.id]
+        self._member_origins = None
         self._user_ids.remove(user.id)
         self._privileged.remove(user.id)
         self._user_by_email.pop(user.email, None)
@@ -584,12 +589,20 @@ class Store:
         return [self._keys[kid] for kid in self._key_ids.items]
 
     def report_view(self) -> OrgView:
-        """The inputs of the synthetic usage and cost reports, at the clock's now."""
+        """The inputs of the synthetic reports, at the clock's now."""
         if self._key_origins is None:
-            triples = ((k.created_at, k.id, k.workspace_id) for k in self._keys.values())
-            self._key_origins = key_origins(triples, self.default_workspace_id)
-        now = self.clock.now()
-        return OrgView(self.organization.id, now, self.default_workspace_id, self._key_origins)
+            self._key_origins = key_origins(self._keys.values(), self.default_workspace_id)
+        if self._member_origins is None:
+            users = ((u.id, u.email, u.role, u.added_at) for u in self._users.values())
+            self._member_origins = member_origins(self.organization.id, users)
+        return OrgView(
+            self.organization.id,
+            self.clock.now(),
+            self.default_workspace_id,
+            self._key_origins,
+            self._member_origins,
+            retiring=any(k.traffic_until is not None for k in self._key_origins),
+        )
 
     def list_api_keys(
         self,
@@ -634,6 +647,7 @@ class Store:
             raise invalid(f"status: {status!r} is not one of {sorted(SETTABLE_KEY_STATUSES)}")
         updated = replace(key, name=name or key.name, status=status or key.status)
         self._keys[key.id] = updated
+        self._key_origins = None  # the Claude Code report names keys
         self.touch()
         return updated
 
