@@ -89,9 +89,9 @@ def test_deactivate_turns_the_key_off_and_keeps_its_name_and_why_apart() -> None
         ({"apikey_ci": "2026-10-30"}, []),
         (
             {"apikey_ci": "2026-08-01"},
-            [("report", "ci", "last used 2026-08-01 in the last 60 days")],
+            [("report", "ci", "last used 2026-08-01, none in the last 60 days")],
         ),
-        ({}, [("report", "ci", "no use seen in the last 60 days")]),
+        ({}, [("report", "ci", "no use in the last 60 days")]),
     ],
 )
 def test_a_key_unused_for_the_window_is_reported(
@@ -108,7 +108,7 @@ def test_a_key_newer_than_the_window_is_not_called_unused() -> None:
 def test_both_reasons_are_told_together() -> None:
     keys = (key("ci", "2026-01-01T00:00:00Z"),)
     [(_, _, why)] = listed(plan(keys, ApiKeyPolicy(90, 60)))
-    assert why == "created 2026-01-01, 305 days old, limit 90; no use seen in the last 60 days"
+    assert why == "created 2026-01-01, 305 days old, limit 90; no use in the last 60 days"
 
 
 def test_claude_code_keys_are_reported_never_deactivated() -> None:

@@ -461,6 +461,9 @@ def test_plan_prints_the_same_plan_and_tells_its_phases_on_stderr() -> None:
             # overrides are read.
             "reading rate limits: 0/3…",
             "read rate limits: 3/3",
+            # policy.api_keys.unused_days: 60 reads the days each key was used.
+            "reading API key usage…",
+            "read API key usage: 61",
         ],
     )
 

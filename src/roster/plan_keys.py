@@ -128,7 +128,7 @@ def _why_listed(key: ApiKey, policy: ApiKeyPolicy, current: Current, today: date
         last = _day(current.key_last_used.get(key.id, ""))
         window = today - timedelta(days=policy.unused_days)
         if last is None or last < window:
-            seen = f"last used {last}" if last is not None else "no use seen"
+            seen = f"last used {last}, none" if last is not None else "no use"
             reasons.append(f"{seen} in the last {policy.unused_days} days")
     return "; ".join(reasons) or None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from roster.api import AdminClient
@@ -47,8 +48,9 @@ async def fetch_state(
     Members are fetched for the active workspaces named in ``workspace_members_of`` (None: all);
     keys only ``with_api_keys`` (export writes none); rate-limit overrides for the active
     workspaces named in ``rate_limits_of`` (None: all), with the organization's limits beside
-    them when any workspace is asked for. ``read_at`` is the API's now, which the state keeps;
-    with ``key_use_since`` (a timestamp) the last day each key was used since then is read too.
+    them when any workspace is asked for. The state keeps when it was read (``read_at``): the
+    API's clock by its answers' Date header, else ``read_at`` as given, else this machine's.
+    With ``key_use_since`` (a timestamp) the last day each key was used since then is read too.
     """
     me, (members, invites), spaces, api_keys = await gather_or_cancel(
         client.me(),
@@ -70,9 +72,17 @@ async def fetch_state(
         api_keys=tuple(sorted(api_keys, key=lambda k: k.id)),
         rate_limits=rate_limits,
         workspace_rate_limits=overrides,
-        read_at=read_at,
+        read_at=_read_at(client, read_at),
         key_last_used=key_use,
     )
+
+
+def _read_at(client: AdminClient, given: str) -> str:
+    moment = client.server_date
+    if moment is None and given:
+        return given
+    moment = moment or datetime.now(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def fetch_key_use(client: AdminClient, since: str) -> dict[str, str]:

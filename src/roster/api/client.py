@@ -8,6 +8,7 @@ methods hand them over one page at a time, for readers that count as they go.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -75,6 +76,11 @@ class AdminClient:
     def max_concurrency(self) -> int:
         """How many requests this client has in flight at most."""
         return self._requester.max_concurrency
+
+    @property
+    def server_date(self) -> datetime | None:
+        """The API's clock, as its latest answer said (None before any answer with a date)."""
+        return self._requester.server_date
 
     @property
     def observer(self) -> Observer:

@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -172,6 +173,8 @@ class Requester:
         self._rng = rng or random.Random()
         self._wall_clock = wall_clock
         self.attempts = 0
+        # The server's clock, as its latest answer's Date header gave it (None: no answer yet).
+        self.server_date: datetime | None = None
 
     async def request(
         self,
@@ -265,6 +268,8 @@ class Requester:
         response: httpx.Response | None = None,
         error: str | None = None,
     ) -> None:
+        if response is not None:
+            self.server_date = _date_of(response) or self.server_date
         self._tell(
             Answered(
                 method,
@@ -362,6 +367,15 @@ def _json_body(response: httpx.Response, method: str, path: str) -> JSON:
             request_id=response.headers.get("request-id"),
         )
     return data
+
+
+def _date_of(response: httpx.Response) -> datetime | None:
+    """The instant a response's Date header names, in UTC; None when it has none that reads."""
+    try:
+        moment = email.utils.parsedate_to_datetime(response.headers.get("date", ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment.astimezone(timezone.utc) if moment.tzinfo is not None else None
 
 
 def _timed_out(policy: RetryPolicy) -> httpx.ReadTimeout:

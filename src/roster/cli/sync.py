@@ -224,7 +224,6 @@ async def _planned(client: AdminClient, desired: Desired, now: datetime) -> Plan
         client,
         workspace_members_of=desired.workspaces.keys(),
         rate_limits_of=None if desired.names_rate_limits else (),
-        read_at=rfc3339(now),
         key_use_since=rfc3339(now - timedelta(days=unused)) if unused else None,
     )
     return Planned(current, compute_plan(desired, current))

@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.utils import format_datetime
 
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
@@ -117,13 +118,17 @@ class ApiGate:
         return receive
 
     def _stamped(self, send: Send, exchange: Exchange) -> Send:
-        """``send`` that adds the request id and organization headers to the response."""
+        """``send`` that adds the request id, organization and date headers to the response:
+        the date is the emulated clock's, as a real server's is its own."""
 
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"request-id", exchange.request_id.encode()))
+                stamp = format_datetime(self.store.clock.now(), usegmt=True)
+                headers = [(k, v) for k, v in headers if k.lower() != b"date"]
+                headers.append((b"date", stamp.encode()))
                 if message["status"] != 401:
                     org = self.store.organization.id.encode()
                     headers.append((b"anthropic-organization-id", org))

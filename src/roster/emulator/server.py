@@ -50,7 +50,10 @@ def base_url(sock: socket.socket, host: str) -> str:
 
 def _server(app: ASGIApp, log_level: str) -> uvicorn.Server:
     _quiet_drops()
-    config = uvicorn.Config(app, log_level=log_level, lifespan="on", log_config=None)
+    # The app sends its own Date, by the emulated clock.
+    config = uvicorn.Config(
+        app, log_level=log_level, lifespan="on", log_config=None, date_header=False
+    )
     return uvicorn.Server(config)
 
 
