@@ -85,7 +85,8 @@ BAD_FILES = [
         "unknown-policy-key.yaml",
         None,
         3,
-        "unknown key 'max_removal' in policy; allowed: api_keys, api_keys_of_removed_members, ignore,",
+        "unknown key 'max_removal' in policy;"
+        " allowed: api_keys, api_keys_of_removed_members, ignore,",
     ),
     ("members-list.yaml", None, 2, "members must be a mapping, not a list"),
     ("members-empty.yaml", None, 3, "members must be a mapping, not an empty value"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -16,9 +17,11 @@ from roster.cache import MeCache, cache_dir, entry_name
 from roster.credentials import Secret
 from roster.model import Invite, Member, Organization
 from roster.reports.charts import bar, mermaid_bars
+from roster.reports.claude_code import Activity, claude_code_days, claude_code_report
 from roster.reports.cost import CostQuery, cost_report, dollars, exact_sum
-from roster.reports.dashboard import Thresholds, dashboard, exceeded
+from roster.reports.dashboard import Section, Thresholds, dashboard, exceeded
 from roster.reports.dates import (
+    WIDTHS,
     DateError,
     Period,
     bucket_count,
@@ -27,8 +30,10 @@ from roster.reports.dates import (
     report_period,
     split_range,
 )
+from roster.reports.forecast import MonthToDate
 from roster.reports.members import member_rows
 from roster.reports.render import render_cost, render_members, render_usage
+from roster.reports.report import render_report
 from roster.reports.table import Column, render_table
 from roster.reports.usage import Tokens, UsageQuery, tokens_of, usage_report
 
@@ -190,7 +195,10 @@ def test_usage_table_fits_80_columns_and_csv_round_trips() -> None:
     report = usage_report(WEEK, "1d", ["model"], buckets)
     table = render_usage(report, "table")
     assert all(len(line) <= 80 for line in table.splitlines())
-    assert table.splitlines()[3:] == [
+    assert table.splitlines()[2] == (
+        "Newest usage: bucket 2026-10-01; the last ~5 minutes may be missing."
+    )
+    assert table.splitlines()[4:] == [
         "MODEL                                UNCACHED  CACHE RD  CACHE WR  OUTPUT  TOTAL",
         "claude-an-extraordinarily-long-mod…      123M         0         0       1   123M",
         "Total                                    123M         0         0       1   123M",
@@ -334,7 +342,7 @@ def board_with(tokens: int, cents: str):  # type: ignore[no-untyped-def]
         WEEK, "1d", ["model"], [bucket("2026-10-01", result(tokens, 0, 0, 0, 0, model="m"))]
     )
     cost = cost_report(WEEK, [], [bucket("2026-10-01", {"amount": cents})])
-    return dashboard(ACME, MEMBERS, INVITES, usage, cost)
+    return dashboard(ACME, MEMBERS, INVITES, usage, cost, month=MonthToDate(WEEK.end))
 
 
 @pytest.mark.parametrize(
@@ -441,3 +449,177 @@ def test_an_unwritable_cache_is_ignored(tmp_path: Path) -> None:
     cache = MeCache.for_key(KEY, "https://api.example", blocker)
     cache.put({"id": "org-1", "name": "Acme"})
     assert cache.get() is None
+
+
+# --- Claude Code -----------------------------------------------------------------------------
+
+
+def code_record(actor: dict, sessions: int = 1, added: int = 0, *counts: int) -> dict:
+    """A record with these sessions and lines added, and removed lines, commits and PRs."""
+    removed, commits, prs = (*counts, 0, 0, 0)[:3]
+    return {
+        "date": "2026-10-01T00:00:00Z",
+        "actor": actor,
+        "core_metrics": {
+            "num_sessions": sessions,
+            "lines_of_code": {"added": added, "removed": removed},
+            "commits_by_claude_code": commits,
+            "pull_requests_by_claude_code": prs,
+        },
+    }
+
+
+def person(email: str) -> dict:
+    return {"type": "user_actor", "email_address": email}
+
+
+def api_key(name: str) -> dict:
+    return {"type": "api_actor", "api_key_name": name}
+
+
+def test_claude_code_days_are_the_utc_days_of_the_period() -> None:
+    assert claude_code_days(WEEK) == ("2026-10-01", "2026-10-02")
+    assert claude_code_days(Period(at("2026-10-01T00:00:00"), at("2026-10-01T09:00:00"))) == (
+        "2026-10-01",
+    )
+
+
+def test_claude_code_sums_per_actor_and_ranks_by_sessions() -> None:
+    report = claude_code_report(
+        WEEK,
+        {
+            "2026-10-01": [
+                code_record(person("amy@acme.com"), 2, 100, 10, 1, 0),
+                code_record(api_key("ci-bot"), 5, 40, 0, 3, 2),
+                code_record(person("bob@acme.com"), 1, 7),
+            ],
+            # The day asked for counts, whatever the record's own date says.
+            "2026-10-02": [code_record(person("amy@acme.com"), 4, 50, 5, 0, 1)],
+        },
+    )
+    assert [(a.actor.name, a.days, a.activity.sessions) for a in report.actors] == [
+        ("amy@acme.com", 2, 6),
+        ("ci-bot", 1, 5),
+        ("bob@acme.com", 1, 1),
+    ]
+    assert report.totals == Activity(12, 197, 15, 4, 3)
+    assert (report.active_users, report.api_keys) == (2, 1)
+    assert report.actors[1].actor.data == {"type": "api_actor", "api_key_name": "ci-bot"}
+
+
+def test_claude_code_ties_rank_by_lines_then_name_and_missing_metrics_are_zero() -> None:
+    records = [
+        {"actor": person("zed@acme.com")},
+        code_record(person("kim@acme.com"), 1, 5),
+        code_record(person("amy@acme.com"), 1, 5),
+        code_record(person("old@acme.com"), 1, 9),
+    ]
+    report = claude_code_report(WEEK, {"2026-10-01": records})
+    assert [a.actor.name for a in report.actors] == [
+        "old@acme.com",
+        "amy@acme.com",
+        "kim@acme.com",
+        "zed@acme.com",
+    ]
+    assert report.actors[-1].activity == Activity()
+    assert len(report.top) == 4
+    assert claude_code_report(WEEK, {}).actors == ()
+
+
+# --- rendering the dashboard -----------------------------------------------------------------
+
+HOSTILE = "evil\x1b[2J\u202e@team|`x`*"
+
+
+def full_board():  # type: ignore[no-untyped-def]
+    code = claude_code_report(
+        WEEK,
+        {
+            "2026-10-01": [
+                code_record(person(f"{HOSTILE}@acme.com"), 3, 1200, 40, 2, 1),
+                code_record(api_key(HOSTILE), 1, 10),
+            ]
+        },
+    )
+    section = Section("Governance", (("Idle seats", f"1: {HOSTILE}"),), {"idle_seats": [HOSTILE]})
+    return replace(board_with(1000, "5"), claude_code=code, governance=section)
+
+
+def test_names_are_escaped_in_text_and_markdown_and_exact_in_json() -> None:
+    board = full_board()
+    for shown in (render_report(board, "text"), render_report(board, "markdown")):
+        assert "\x1b" not in shown
+        assert "\u202e" not in shown
+        assert "\\x1b[2J\\u202e" in shown
+    markdown = render_report(board, "markdown")
+    escaped = r"evil\\x1b\[2J\\u202e@team\|\`x\`\*"
+    assert f"| {escaped} (API key) | 1 |" in markdown
+    assert f"| Idle seats | 1: {escaped} |\n" in markdown
+    assert HOSTILE not in markdown
+    data = json.loads(render_report(board, "json"))
+    actors = data["claude_code"]["actors"]
+    assert actors[0]["actor"] == {"type": "user_actor", "email_address": f"{HOSTILE}@acme.com"}
+    assert actors[1]["actor"] == {"type": "api_actor", "api_key_name": HOSTILE}
+    assert data["governance"] == {"idle_seats": [HOSTILE]}
+
+
+def test_the_text_report_fits_80_columns_and_shows_every_section() -> None:
+    text = render_report(full_board(), "text")
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for heading in ("GOVERNANCE", "OCTOBER 2026 (UTC)", "CLAUDE CODE", "TOP CLAUDE CODE USERS"):
+        assert any(line.startswith(heading) for line in text.splitlines()), heading
+    assert text.endswith(
+        "Data as of 2026-10-03 00:00 UTC; newest usage: bucket 2026-10-01.\n"
+        "The last ~5 minutes of usage (of Claude Code, the last hour) may be missing.\n"
+    )
+
+
+def test_a_report_without_the_optional_sections_leaves_them_out() -> None:
+    board = board_with(1000, "5")
+    text = render_report(board, "text")
+    assert "GOVERNANCE" not in text
+    assert "CLAUDE CODE" not in text
+    assert text.endswith("The last ~5 minutes of usage may be missing.\n")
+    data = json.loads(render_report(board, "json"))
+    assert (data["claude_code"], data["governance"]) == (None, None)
+    assert "### Governance" not in render_report(board, "markdown")
+
+
+def test_a_period_without_claude_code_says_so() -> None:
+    board = replace(board_with(1000, "5"), claude_code=claude_code_report(WEEK, {}))
+    assert "No Claude Code use in this period.\n" in render_report(board, "text")
+    assert "### Claude Code\n\nNo Claude Code use in this period." in render_report(
+        board, "markdown"
+    )
+
+
+def test_usage_knows_its_newest_bucket_with_data() -> None:
+    buckets = [bucket("2026-10-01", result(1, 0, 0, 0, 0)), bucket("2026-10-02")]
+    report = usage_report(WEEK, "1d", [], buckets)
+    assert report.newest is not None
+    assert report.newest.starting_at == "2026-10-01T00:00:00Z"
+    assert usage_report(WEEK, "1d", [], [bucket("2026-10-01")]).newest is None
+
+
+@pytest.mark.parametrize(
+    ("width", "start", "shown"),
+    [
+        ("1d", "2026-10-01T00:00:00", "Newest usage: bucket 2026-10-01;"),
+        ("1h", "2026-10-01T13:00:00", "Newest usage: bucket 2026-10-01 13:00 UTC;"),
+        ("1m", "2026-10-01T13:59:00", "Newest usage: bucket 2026-10-01 13:59 UTC;"),
+    ],
+)
+def test_usage_and_cost_tables_say_how_fresh_they_are(width: str, start: str, shown: str) -> None:
+    begin = at(start)
+    end = begin + WIDTHS[width]
+    api_bucket = {
+        "starting_at": begin.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ending_at": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "results": [result(1, 0, 0, 0, 0)],
+    }
+    report = usage_report(Period(begin, end), width, [], [api_bucket])
+    assert render_usage(report, "table").splitlines()[2].startswith(shown)
+    empty = usage_report(WEEK, "1d", [], [bucket("2026-10-01")])
+    assert "Newest" not in render_usage(empty, "table")
+    cost = cost_report(WEEK, [], [bucket("2026-10-01", {"amount": "1"}), bucket("2026-10-02")])
+    assert render_cost(cost, "table").splitlines()[1] == "Newest cost: bucket 2026-10-01."

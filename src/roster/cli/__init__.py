@@ -65,6 +65,14 @@ COMMANDS = {
         "roster.cli.rate_limits",
         "The organization's rate limits, and each workspace's overrides beside them.",
     ),
+    "activity": (
+        "roster.cli.activity",
+        "Who uses their seat: each member's last attributable activity, and days idle.",
+    ),
+    "keys": (
+        "roster.cli.keys",
+        "Every API key: workspace, owner, created, age, expiry, status and last use.",
+    ),
     "emulator": (
         "roster.cli.emulator",
         "An in-memory Admin API emulator, for trying roster without touching a real organization.",

@@ -32,6 +32,7 @@ from roster.reports.dates import (
     parse_moment,
     report_period,
 )
+from roster.reports.governance_summary import KEY_AGE_LIMIT
 from roster.reports.members import STATUSES, member_rows
 from roster.reports.render import FORMATS, render_cost, render_members, render_org, render_usage
 from roster.reports.report import REPORT_FORMATS, render_report
@@ -197,21 +198,50 @@ def cost(
     callback=_usd,
     help="Exit 4 if the period cost more than this many dollars.",
 )
+@click.option(
+    "--fail-forecast-over-tokens",
+    type=click.IntRange(min=0),
+    help="Exit 4 if this month's projected tokens (at the current pace) are more than this.",
+)
+@click.option(
+    "--fail-forecast-over-cost",
+    metavar="USD",
+    callback=_usd,
+    help="Exit 4 if this month's projected cost (at the current pace) is more than this.",
+)
+@click.option(
+    "--key-age-limit",
+    type=click.IntRange(min=1),
+    default=KEY_AGE_LIMIT,
+    show_default=True,
+    metavar="DAYS",
+    help="The governance summary counts active API keys older than this.",
+)
 @no_cache_option
 def report(
     days: int,
     output_format: str,
+    no_cache: bool,
+    *,
+    key_age_limit: int,
     fail_over_tokens: int | None,
     fail_over_cost: Decimal | None,
-    no_cache: bool,
+    fail_forecast_over_tokens: int | None,
+    fail_forecast_over_cost: Decimal | None,
     **options: Any,
 ) -> None:
-    """The daily dashboard: tokens, cost, top models, members and a chart per day."""
+    """The daily dashboard: tokens, cost, top models, members and a chart per day.
+
+    Beside the period: this month so far and its projected end, Claude Code use, a governance
+    summary (idle seats over 30 days, old and unused API keys), and how fresh the data is.
+    """
     settings = settings_from(options)
-    period = last_days(_now(settings), days)
-    board = run(_dashboard(settings, period, _me_cache(settings, no_cache)))
+    now = _now(settings)
+    period, cache = last_days(now, days), _me_cache(settings, no_cache)
+    board = run(_dashboard(settings, period, now, cache, key_age_limit))
     click.echo(render_report(board, output_format, table_width()), nl=False)
-    _enforce(board, Thresholds(fail_over_tokens, fail_over_cost))
+    limits = (fail_over_tokens, fail_over_cost, fail_forecast_over_tokens, fail_forecast_over_cost)
+    _enforce(board, Thresholds(*limits))
 
 
 commands = [org, members, usage, cost, report]
@@ -223,9 +253,16 @@ async def _using(settings: ApiSettings, action: Callable[[AdminClient], Awaitabl
 
 
 async def _dashboard(
-    settings: ApiSettings, period: Period, cache: Callable[[], MeCache | None]
+    settings: ApiSettings,
+    period: Period,
+    now: datetime,
+    cache: Callable[[], MeCache | None],
+    key_age_limit: int,
 ) -> Dashboard:
-    return await _using(settings, lambda client: fetch.report(client, period, cache()))
+    return await _using(
+        settings,
+        lambda client: fetch.report(client, period, now, cache(), key_age_limit=key_age_limit),
+    )
 
 
 def _enforce(board: Dashboard, thresholds: Thresholds) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from roster.reports.dates import COST_MAX_BUCKETS, Chunk, Period, split_range
 from roster.reports.usage import Group, label
+from roster.timestamps import parse_timestamp
 
 JSON = dict[str, Any]
 COST_GROUP_BY = {"workspace": "workspace_id", "description": "description"}
@@ -78,6 +79,10 @@ class CostBucket:
     def cents(self) -> Decimal:
         return exact_sum(cell.cents for cell in self.cells)
 
+    @property
+    def bounds(self) -> Period:
+        return Period(parse_timestamp(self.starting_at), parse_timestamp(self.ending_at))
+
 
 @dataclass(frozen=True, slots=True)
 class CostTotal:
@@ -106,6 +111,11 @@ class CostReport:
                 sums[cell.group] = _EXACT.add(sums.get(cell.group, Decimal(0)), cell.cents)
         ranked = sorted(sums.items(), key=lambda item: (-item[1], item[0].labels))
         return tuple(CostTotal(group, cents) for group, cents in ranked)
+
+    @property
+    def newest(self) -> CostBucket | None:
+        """The latest bucket that cost anything."""
+        return next((b for b in reversed(self.buckets) if b.cents), None)
 
 
 def cost_report(

@@ -1,19 +1,22 @@
-"""The daily dashboard: one period's tokens, cost, top models, membership and days, and the
-alert thresholds a scheduled job fails on.
+"""The daily dashboard: one period's tokens, cost, top models, membership, days and Claude Code
+use, the month's forecast, how fresh it all is, and the alert thresholds a scheduled job fails on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from roster.model import Invite, Member, Organization
+from roster.reports.claude_code import ClaudeCodeReport
 from roster.reports.cost import CostReport, dollars, usd
 from roster.reports.dates import Period
+from roster.reports.forecast import Forecast, MonthToDate, forecast
 from roster.reports.members import role_counts
-from roster.reports.usage import Tokens, UsageReport
+from roster.reports.usage import Freshness, Tokens, UsageReport, freshness
 
 TOP_MODELS = 5
 
@@ -32,6 +35,18 @@ class ModelUsage:
 
 
 @dataclass(frozen=True, slots=True)
+class Section:
+    """A block the report shows below its summary when it is given one: ``rows`` of (label,
+    value) for people (escaped when shown), and ``data``, its JSON form. The governance summary
+    (idle seats, keys past their age limit) comes in as one: ``replace(board, governance=...)``.
+    """
+
+    title: str
+    rows: tuple[tuple[str, str], ...]
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     organization: Organization
     period: Period
@@ -42,14 +57,21 @@ class Dashboard:
     members: int
     pending_invites: int
     days: tuple[Day, ...]
+    forecast: Forecast
+    freshness: Freshness
+    claude_code: ClaudeCodeReport | None = None
+    governance: Section | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Limits on a period; ``None`` means no limit. Exceeding means strictly above."""
+    """Limits on the period, and on the month's projected end; ``None`` means no limit.
+    Exceeding means strictly above."""
 
     max_tokens: int | None = None
     max_cost_usd: Decimal | None = None
+    max_forecast_tokens: int | None = None
+    max_forecast_cost_usd: Decimal | None = None
 
 
 def dashboard(
@@ -58,8 +80,12 @@ def dashboard(
     invites: Sequence[Invite],
     usage: UsageReport,
     cost: CostReport,
+    *,
+    month: MonthToDate,
+    claude_code: ClaudeCodeReport | None = None,
 ) -> Dashboard:
-    """``usage`` must be daily and grouped by model; ``cost`` daily and ungrouped."""
+    """``usage`` must be daily and grouped by model; ``cost`` daily and ungrouped; ``month``
+    daily and ungrouped."""
     return Dashboard(
         organization=organization,
         period=usage.period,
@@ -73,6 +99,9 @@ def dashboard(
         members=len(members),
         pending_invites=sum(1 for invite in invites if invite.status == "pending"),
         days=_days(usage, cost),
+        forecast=forecast(month),
+        freshness=freshness(month.now, filter(None, [usage, month.usage])),
+        claude_code=claude_code,
     )
 
 
@@ -85,17 +114,37 @@ def _days(usage: UsageReport, cost: CostReport) -> tuple[Day, ...]:
 
 
 def exceeded(board: Dashboard, thresholds: Thresholds) -> tuple[str, ...]:
-    """One sentence per threshold the period went over."""
-    messages = []
-    limit = thresholds.max_tokens
-    if limit is not None and board.tokens.total > limit:
-        messages.append(f"tokens {board.tokens.total:,} exceed --fail-over-tokens {limit:,}")
-    budget = thresholds.max_cost_usd
-    if budget is not None and usd(board.cents) > budget:
-        messages.append(
-            f"cost {_cost_text(board.cents, budget)} exceeds --fail-over-cost ${budget}"
-        )
-    return tuple(messages)
+    """One sentence per threshold the period, or the month's projected end, went over."""
+    ahead = board.forecast
+    checks = [
+        _over_tokens("tokens", board.tokens.total, thresholds.max_tokens, "--fail-over-tokens"),
+        _over_cost("cost", board.cents, thresholds.max_cost_usd, "--fail-over-cost"),
+        _over_tokens(
+            "projected month-end tokens",
+            ahead.projected_tokens,
+            thresholds.max_forecast_tokens,
+            "--fail-forecast-over-tokens",
+        ),
+        _over_cost(
+            "projected month-end cost",
+            ahead.projected_cents,
+            thresholds.max_forecast_cost_usd,
+            "--fail-forecast-over-cost",
+        ),
+    ]
+    return tuple(message for message in checks if message)
+
+
+def _over_tokens(what: str, tokens: int, limit: int | None, option: str) -> str:
+    if limit is None or tokens <= limit:
+        return ""
+    return f"{what} {tokens:,} exceed {option} {limit:,}"
+
+
+def _over_cost(what: str, cents: Decimal, budget: Decimal | None, option: str) -> str:
+    if budget is None or usd(cents) <= budget:
+        return ""
+    return f"{what} {_cost_text(cents, budget)} exceeds {option} ${budget}"
 
 
 def _cost_text(cents: Decimal, budget: Decimal) -> str:

@@ -7,30 +7,44 @@ organization may come from a cache.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, TypeVar
 
 from roster.api import AdminClient
 from roster.cache import MeCache
 from roster.concurrency import gather_or_cancel
-from roster.model import Invite, Member, Organization, RateLimitGroup, Workspace
+from roster.model import ApiKey, Invite, Member, Organization, RateLimitGroup, Workspace
 from roster.progress import Tally, phase
+from roster.reports.activity import ActivityReport, CodeUse, activity_report, code_uses
+from roster.reports.claude_code import ClaudeCodeReport, claude_code_days, claude_code_report
 from roster.reports.cost import CostQuery, CostReport, cost_report
 from roster.reports.dashboard import Dashboard, dashboard
 from roster.reports.dates import Chunk, Period, rfc3339
+from roster.reports.forecast import MonthToDate
+from roster.reports.forecast import month_to_date as month_so_far
+from roster.reports.governance import ApiUse, Window, api_uses, last_used, window_since
+from roster.reports.governance_summary import KEY_AGE_LIMIT, governance_section
+from roster.reports.keys import KeysReport, keys_report
 from roster.reports.members import OrgSummary, WorkspaceInfo, org_summary
 from roster.reports.rate_limits import RateLimits, chosen_workspaces, rate_limits_shown
 from roster.reports.usage import UsageQuery, UsageReport, usage_report
 from roster.state import (
+    api_key_from,
     fetch_people,
     fetch_rate_limits,
+    fetch_workspaces,
+    member_from,
     organization_from,
     rate_limit_group_from,
     workspace_from,
 )
 
 JSON = dict[str, Any]
+T = TypeVar("T")
+# The window the report's governance summary looks at, in days, as `roster activity` does.
+GOVERNANCE_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,15 +151,95 @@ def dashboard_queries(period: Period) -> tuple[UsageQuery, CostQuery]:
     return UsageQuery(period, "1d", ("model",)), CostQuery(period)
 
 
-async def report(client: AdminClient, period: Period, cache: MeCache | None = None) -> Dashboard:
+async def report(
+    client: AdminClient,
+    period: Period,
+    now: datetime,
+    cache: MeCache | None = None,
+    *,
+    key_age_limit: int = KEY_AGE_LIMIT,
+) -> Dashboard:
+    """The dashboard of ``period``, its Claude Code use, the forecast of the month of ``now``,
+    and the governance summary: idle seats over the last ``GOVERNANCE_DAYS`` and active keys
+    older than ``key_age_limit`` days."""
     usage_query, cost_query = dashboard_queries(period)
-    found, folks, used, spent = await gather_or_cancel(
+    window = window_since(f"{GOVERNANCE_DAYS}d", now)
+    found, folks, used, spent, month, coded, keys, spaces, code, api = await gather_or_cancel(
         organization(client, cache),
         people(client),
         usage(client, usage_query),
         cost(client, cost_query),
+        month_to_date(client, now),
+        claude_code(client, period),
+        all_api_keys(client),
+        fetch_workspaces(client),
+        claude_code_uses(client, window),
+        api_usage(client, window, ("api_key_id", "account_id")),
     )
-    return dashboard(found, folks.members, folks.invites, used, spent)
+    board = dashboard(
+        found, folks.members, folks.invites, used, spent, month=month, claude_code=coded
+    )
+    seats = activity_report(window, folks.members, folks.invites, keys, code=code, api=api)
+    listed = keys_report(window, keys, folks.members, spaces, last_used(api))
+    return replace(board, governance=governance_section(seats, listed, key_age_limit))
+
+
+async def month_to_date(client: AdminClient, now: datetime) -> MonthToDate:
+    """The month's daily usage and cost until ``now``: one request each (a month is at most 31
+    daily buckets), none in the first second of a month."""
+    period = month_so_far(now)
+    if period is None:
+        return MonthToDate(now)
+    used, spent = await gather_or_cancel(
+        _buckets(client, "month-to-date usage", UsageQuery(period).chunks, _daily_usage(client)),
+        _buckets(client, "month-to-date cost", CostQuery(period).chunks, _daily_cost(client)),
+    )
+    return MonthToDate(now, usage_report(period, "1d", (), used), cost_report(period, (), spent))
+
+
+def _daily_usage(client: AdminClient) -> Callable[[Chunk], Awaitable[list[JSON]]]:
+    def fetch(chunk: Chunk) -> Awaitable[list[JSON]]:
+        return client.usage_report(
+            starting_at=rfc3339(chunk.starting_at),
+            ending_at=rfc3339(chunk.ending_at),
+            bucket_width="1d",
+            limit=chunk.limit,
+        )
+
+    return fetch
+
+
+def _daily_cost(client: AdminClient) -> Callable[[Chunk], Awaitable[list[JSON]]]:
+    def fetch(chunk: Chunk) -> Awaitable[list[JSON]]:
+        return client.cost_report(
+            starting_at=rfc3339(chunk.starting_at),
+            ending_at=rfc3339(chunk.ending_at),
+            limit=chunk.limit,
+        )
+
+    return fetch
+
+
+async def claude_code(client: AdminClient, period: Period) -> ClaudeCodeReport:
+    """Claude Code use over ``period``: one report per UTC day (a request per page), the days
+    concurrently (the client bounds how many at once and paces them)."""
+    days = claude_code_days(period)
+    params = [("limit", str(CLAUDE_CODE_LIMIT))]
+
+    async def fetch(day: str) -> tuple[str, list[JSON]]:
+        return day, await client.report(CLAUDE_CODE_REPORT, [("starting_at", day), *params])
+
+    with phase(client.observer, "Claude Code report", total=len(days)) as tally:
+        found = await gather_or_cancel(*(_counted_day(fetch(day), tally) for day in days))
+    return claude_code_report(period, dict(found))
+
+
+async def _counted_day(
+    request: Awaitable[tuple[str, list[JSON]]], tally: Tally
+) -> tuple[str, list[JSON]]:
+    answer = await request
+    tally.add(1)
+    return answer
 
 
 async def rate_limits(client: AdminClient, workspace: str | None = None) -> RateLimits:
@@ -175,3 +269,80 @@ async def _organization_rate_limits(client: AdminClient) -> tuple[RateLimitGroup
         entries = await client.list_rate_limits()
         tally.add(1)
     return tuple(map(rate_limit_group_from, entries))
+
+
+# --- governance: roster activity and roster keys ----------------------------------------------
+
+CLAUDE_CODE_REPORT = "/v1/organizations/usage_report/claude_code"
+CLAUDE_CODE_LIMIT = 1000  # records per page, the API's most (admin-api.md §13)
+
+
+async def activity(client: AdminClient, window: Window) -> ActivityReport:
+    """Members, pending invites and every API key, beside the window's Claude Code report (a
+    request per day) and its messages usage by API key and account, all at once."""
+    folks, keys, code, used = await gather_or_cancel(
+        people(client),
+        all_api_keys(client),
+        claude_code_uses(client, window),
+        api_usage(client, window, ("api_key_id", "account_id")),
+    )
+    return activity_report(window, folks.members, folks.invites, keys, code=code, api=used)
+
+
+async def keys(client: AdminClient, window: Window) -> KeysReport:
+    """Every API key, its creator among the members, its workspace, its last use in ``window``."""
+    found, members, spaces, used = await gather_or_cancel(
+        all_api_keys(client),
+        _read(client, "users", client.user_pages(), member_from),
+        fetch_workspaces(client),
+        api_usage(client, window, ("api_key_id",)),
+    )
+    return keys_report(window, found, members, spaces, last_used(used))
+
+
+async def all_api_keys(client: AdminClient) -> list[ApiKey]:
+    """Every API key, whatever its status."""
+    return await _read(client, "API keys", client.api_key_pages(), api_key_from)
+
+
+async def _read(
+    client: AdminClient, label: str, pages: AsyncIterator[list[JSON]], value: Callable[[JSON], T]
+) -> list[T]:
+    """Every item of ``pages`` made a value, as the phase ``label`` counting them."""
+    with phase(client.observer, label) as tally:
+        values: list[T] = []
+        async for page in pages:
+            values += map(value, page)
+            tally.add(len(page))
+    return values
+
+
+async def claude_code_uses(client: AdminClient, window: Window) -> list[CodeUse]:
+    """Each day's Claude Code records, as that day's uses: a report per day, concurrently."""
+
+    def fetch(day: str) -> Awaitable[list[JSON]]:
+        params = [("starting_at", day), ("limit", str(CLAUDE_CODE_LIMIT))]
+        return client.report(CLAUDE_CODE_REPORT, params)
+
+    with phase(client.observer, "Claude Code report", total=len(window.days)) as tally:
+        pages = await gather_or_cancel(*(_counted(fetch(day), tally) for day in window.days))
+    return [
+        use for day, page in zip(window.days, pages, strict=True) for use in code_uses(day, page)
+    ]
+
+
+async def api_usage(
+    client: AdminClient, window: Window, group_by: Sequence[str]
+) -> tuple[ApiUse, ...]:
+    """The window's daily messages usage, grouped by ``group_by`` (the API's names)."""
+
+    def fetch(chunk: Chunk) -> Awaitable[list[JSON]]:
+        return client.usage_report(
+            starting_at=rfc3339(chunk.starting_at),
+            ending_at=rfc3339(chunk.ending_at),
+            bucket_width="1d",
+            group_by=group_by,
+            limit=chunk.limit,
+        )
+
+    return api_uses(await _buckets(client, "usage report", window.usage_chunks(), fetch))

@@ -7,11 +7,11 @@ programs: raw API values beside the labels, exact decimal amounts, one CSV row p
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, TypeVar
 
-from roster.reports.cost import COST_GROUP_BY, CostReport, decimal_text, dollars, usd
+from roster.reports.cost import COST_GROUP_BY, CostBucket, CostReport, decimal_text, dollars, usd
 from roster.reports.dates import Period
 from roster.reports.members import MemberRow, OrgSummary
 from roster.reports.table import (
@@ -23,7 +23,15 @@ from roster.reports.table import (
     render_json,
     render_table,
 )
-from roster.reports.usage import TOKEN_KINDS, USAGE_GROUP_BY, Group, Tokens, UsageReport
+from roster.reports.usage import (
+    TOKEN_KINDS,
+    USAGE_DELAY_MINUTES,
+    USAGE_GROUP_BY,
+    Group,
+    Tokens,
+    UsageBucket,
+    UsageReport,
+)
 
 T = TypeVar("T")
 FORMATS = ("table", "json", "csv")
@@ -48,6 +56,20 @@ def period_text(period: Period) -> str:
 
 def _moment_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def bucket_text(bucket: Period) -> str:
+    """A bucket as people name it: by its day, or the hour or minute it starts."""
+    if bucket.end - bucket.start == timedelta(days=1):
+        return f"bucket {bucket.start.strftime('%Y-%m-%d')}"
+    return f"bucket {_moment_text(bucket.start)} UTC"
+
+
+def _newest(bucket: UsageBucket | CostBucket | None, what: str, note: str = "") -> str:
+    """The line that says how fresh a table is: its newest bucket with data."""
+    if bucket is None:
+        return ""
+    return f"Newest {what}: {bucket_text(bucket.bounds)}{note}.\n"
 
 
 # --- org --------------------------------------------------------------------------------------
@@ -192,9 +214,11 @@ def _group_header(group_by: Sequence[str]) -> list[Column]:
 
 
 def usage_table(report: UsageReport, width: int | None = WIDTH) -> str:
+    late = f"; the last ~{USAGE_DELAY_MINUTES} minutes may be missing"
     title = (
         f"Token usage, {period_text(report.period)}, {_WIDTH_NAMES[report.bucket]} buckets\n"
-        "In tokens (K thousand, M million, B billion); exact counts: --format csv or json\n\n"
+        "In tokens (K thousand, M million, B billion); exact counts: --format csv or json\n"
+        f"{_newest(report.newest, 'usage', late)}\n"
     )
     if not report.groups:
         return title + "No usage in this period.\n"
@@ -286,7 +310,7 @@ def render_usage(report: UsageReport, fmt: str, width: int | None = WIDTH) -> st
 
 
 def cost_table(report: CostReport, width: int | None = WIDTH) -> str:
-    title = f"Cost, {period_text(report.period)}, daily buckets\n\n"
+    title = f"Cost, {period_text(report.period)}, daily buckets\n{_newest(report.newest, 'cost')}\n"
     if not report.groups:
         return title + "No cost in this period.\n"
     columns = [*_group_header(report.group_by), Column("COST", "right"), Column("SHARE", "right")]

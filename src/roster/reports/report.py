@@ -1,5 +1,6 @@
 """Rendering the dashboard of ``roster report`` as terminal text, markdown for a chat channel
-or CI summary (with a Mermaid chart), or JSON.
+or CI summary (with a Mermaid chart), or JSON. Names from the API (models, emails, key names)
+are escaped in text and markdown, and exact in JSON.
 """
 
 from __future__ import annotations
@@ -7,16 +8,29 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from roster.reports.charts import bar, mermaid_bars
+from roster.reports.claude_code import ActorActivity, ClaudeCodeReport
 from roster.reports.cost import decimal_text, dollars, usd
-from roster.reports.dashboard import Dashboard
-from roster.reports.render import share
+from roster.reports.dashboard import Dashboard, Section
+from roster.reports.dates import rfc3339
+from roster.reports.forecast import Forecast
+from roster.reports.render import bucket_text, share
 from roster.reports.table import WIDTH, Column, count, plural, render_json, render_table
+from roster.reports.usage import USAGE_DELAY_MINUTES, Freshness
 from roster.untrusted import markdown_text, printable
 
 REPORT_FORMATS = ("text", "markdown", "json")
+_CLAUDE_CODE_TOTALS = (
+    "Active users",
+    "Sessions",
+    "Lines added",
+    "Lines removed",
+    "Commits",
+    "Pull requests",
+)
 # Underscores inside a word are never emphasis in GitHub's markdown.
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9]+(?:[_.-][A-Za-z0-9]+)*\Z")
 
@@ -39,17 +53,72 @@ def _membership(board: Dashboard) -> str:
     return f"{count(board.members)} active, {plural(board.pending_invites, 'pending invite')}"
 
 
+# --- words every format shares ----------------------------------------------------------------
+
+
+def month_title(ahead: Forecast) -> str:
+    return ahead.month.start.strftime("%B %Y") + " (UTC)"
+
+
+def so_far_label(ahead: Forecast) -> str:
+    return f"So far, to {ahead.as_of.strftime('%Y-%m-%d %H:%M')}"
+
+
+def projected_label(ahead: Forecast) -> str:
+    return f"Projected for the month ({plural(ahead.days_in_month, 'day')})"
+
+
+def projection_note(ahead: Forecast) -> str:
+    """How the projection was made, in one line."""
+    if ahead.complete_days:
+        return (
+            "Projected: the rest of the month at the daily average of its complete days"
+            f" ({ahead.complete_days})."
+        )
+    return "Projected: the rest of the month at the pace so far (no complete day yet)."
+
+
+def freshness_lines(fresh: Freshness, *, claude_code: bool) -> tuple[str, str]:
+    """When the data was read and its newest bucket; what may not be reported yet."""
+    shown = f"Data as of {fresh.as_of.strftime('%Y-%m-%d %H:%M')} UTC"
+    newest = (
+        "no usage reported"
+        if fresh.newest is None
+        else f"newest usage: {bucket_text(fresh.newest)}"
+    )
+    # The Claude Code report holds only data more than about an hour old (admin-api.md §13).
+    late = " (of Claude Code, the last hour)" if claude_code else ""
+    return (
+        f"{shown}; {newest}.",
+        f"The last ~{USAGE_DELAY_MINUTES} minutes of usage{late} may be missing.",
+    )
+
+
+def actor_label(entry: ActorActivity) -> str:
+    actor = entry.actor
+    return actor.name if actor.is_user else f"{actor.name} (API key)"
+
+
+def active_users(report: ClaudeCodeReport) -> str:
+    keys = f" (and {plural(report.api_keys, 'API key')})" if report.api_keys else ""
+    return f"{count(report.active_users)}{keys}"
+
+
 # --- text -------------------------------------------------------------------------------------
 
 
 def report_text(board: Dashboard, width: int | None = WIDTH) -> str:
     sections = [
         _summary_text(board, width),
+        _section_text(board.governance, width),
+        _forecast_text(board.forecast, width),
         _days_text(board, width),
         _models_text(board, width),
         _roles_text(board, width),
+        _claude_code_text(board.claude_code, width),
+        _freshness_text(board),
     ]
-    return "\n".join(sections)
+    return "\n".join(filter(None, sections))
 
 
 def _summary_text(board: Dashboard, width: int | None) -> str:
@@ -61,6 +130,61 @@ def _summary_text(board: Dashboard, width: int | None) -> str:
     ]
     body = render_table([Column(""), Column("", shrink=1)], pairs, width, header=False)
     return f"{printable(board.organization.name)}: organization report\n\n{body}"
+
+
+def _section_text(section: Section | None, width: int | None) -> str:
+    if section is None:
+        return ""
+    columns = [Column(section.title.upper()), Column("", shrink=1)]
+    return render_table(columns, [list(row) for row in section.rows], width)
+
+
+def _forecast_text(ahead: Forecast, width: int | None) -> str:
+    columns = [Column(month_title(ahead).upper(), shrink=1), Column("TOKENS", "right")]
+    rows = [
+        [so_far_label(ahead), count(ahead.tokens), dollars(ahead.cents)],
+        [projected_label(ahead), count(ahead.projected_tokens), dollars(ahead.projected_cents)],
+    ]
+    table = render_table([*columns, Column("COST", "right")], rows, width)
+    return f"{table}{projection_note(ahead)}\n"
+
+
+def _claude_code_text(report: ClaudeCodeReport | None, width: int | None) -> str:
+    if report is None:
+        return ""
+    if not report.actors:
+        return "No Claude Code use in this period.\n"
+    totals = report.totals
+    pairs = [
+        ["Active users", active_users(report)],
+        ["Sessions", count(totals.sessions)],
+        [
+            "Lines of code",
+            f"{count(totals.lines_added)} added, {count(totals.lines_removed)} removed",
+        ],
+        ["Commits", count(totals.commits)],
+        ["Pull requests", count(totals.pull_requests)],
+    ]
+    summary = render_table([Column("CLAUDE CODE"), Column("", shrink=1)], pairs, width)
+    return f"{summary}\n{_top_actors_text(report, width)}"
+
+
+def _top_actors_text(report: ClaudeCodeReport, width: int | None) -> str:
+    columns = [Column("TOP CLAUDE CODE USERS", shrink=1), Column("DAYS", "right")]
+    columns += [Column(h, "right") for h in ("SESSIONS", "LINES ADDED", "COMMITS", "PRS")]
+    rows = [[actor_label(entry), *_actor_cells(entry)] for entry in report.top]
+    return render_table(columns, rows, width)
+
+
+def _actor_cells(entry: ActorActivity) -> list[str]:
+    done = entry.activity
+    numbers = (entry.days, done.sessions, done.lines_added, done.commits, done.pull_requests)
+    return [count(n) for n in numbers]
+
+
+def _freshness_text(board: Dashboard) -> str:
+    lines = freshness_lines(board.freshness, claude_code=board.claude_code is not None)
+    return "\n".join(lines) + "\n"
 
 
 def _days_text(board: Dashboard, width: int | None) -> str:
@@ -111,14 +235,65 @@ def report_markdown(board: Dashboard) -> str:
             ],
             right=4,
         ),
+        *_md_section(board.governance),
+        *_md_forecast(board.forecast),
         "### Tokens per day",
         _md_chart(board),
         "### Top models",
         _md_models(board),
         "### Members by role",
         _md_table(["Role", "Members"], [[_word(r), count(n)] for r, n in board.roles], right=1),
+        *_md_claude_code(board.claude_code),
+        " ".join(freshness_lines(board.freshness, claude_code=board.claude_code is not None)),
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def _md_section(section: Section | None) -> list[str]:
+    if section is None:
+        return []
+    # A table, not a list: a line of the report must never start like a plan's "- " line.
+    rows = [f"| {markdown_text(label)} | {markdown_text(value)} |" for label, value in section.rows]
+    return [f"### {markdown_text(section.title)}", "\n".join(["| | |", "|---|---|", *rows])]
+
+
+def _md_forecast(ahead: Forecast) -> list[str]:
+    rows = [
+        [so_far_label(ahead), count(ahead.tokens), dollars(ahead.cents)],
+        [projected_label(ahead), count(ahead.projected_tokens), dollars(ahead.projected_cents)],
+    ]
+    return [
+        f"### {month_title(ahead)}",
+        _md_table(["", "Tokens", "Cost"], rows, right=2),
+        projection_note(ahead),
+    ]
+
+
+def _md_claude_code(report: ClaudeCodeReport | None) -> list[str]:
+    if report is None:
+        return []
+    if not report.actors:
+        return ["### Claude Code", "No Claude Code use in this period."]
+    done = report.totals
+    numbers = (
+        done.sessions,
+        done.lines_added,
+        done.lines_removed,
+        done.commits,
+        done.pull_requests,
+    )
+    totals = [active_users(report), *map(count, numbers)]
+    top = [
+        [markdown_text(actor_label(entry), in_table=True), *_actor_cells(entry)]
+        for entry in report.top
+    ]
+    top_header = ["User", "Days", "Sessions", "Lines added", "Commits", "Pull requests"]
+    return [
+        "### Claude Code",
+        _md_table(list(_CLAUDE_CODE_TOTALS), [totals], right=6),
+        "#### Top users",
+        _md_table(top_header, top, right=5),
+    ]
 
 
 def _md_chart(board: Dashboard) -> str:
@@ -171,6 +346,36 @@ def report_data(board: Dashboard) -> dict[str, Any]:
                 "usd": decimal_text(usd(day.cents)),
             }
             for day in board.days
+        ],
+        "forecast": _forecast_data(board.forecast),
+        "freshness": board.freshness.data,
+        "claude_code": None if board.claude_code is None else _claude_code_data(board.claude_code),
+        "governance": None if board.governance is None else dict(board.governance.data),
+    }
+
+
+def _amount(tokens: int, cents: Decimal) -> dict[str, Any]:
+    return {"tokens": tokens, "cents": decimal_text(cents), "usd": decimal_text(usd(cents))}
+
+
+def _forecast_data(ahead: Forecast) -> dict[str, Any]:
+    return {
+        "month": {**ahead.month.data, "days": ahead.days_in_month},
+        "as_of": rfc3339(ahead.as_of),
+        "complete_days": ahead.complete_days,
+        "to_date": _amount(ahead.tokens, ahead.cents),
+        "projected": _amount(ahead.projected_tokens, ahead.projected_cents),
+    }
+
+
+def _claude_code_data(report: ClaudeCodeReport) -> dict[str, Any]:
+    return {
+        "active_users": report.active_users,
+        "api_keys": report.api_keys,
+        "totals": report.totals.data,
+        "actors": [
+            {"actor": entry.actor.data, "days": entry.days, **entry.activity.data}
+            for entry in report.actors
         ],
     }
 

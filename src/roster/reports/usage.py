@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from roster.reports.dates import USAGE_MAX_BUCKETS, Chunk, Period, split_range
+from roster.reports.dates import USAGE_MAX_BUCKETS, Chunk, Period, rfc3339, split_range
+from roster.timestamps import parse_timestamp
 
 JSON = dict[str, Any]
 # The user's group-by names and the API's.
@@ -23,6 +25,8 @@ USAGE_GROUP_BY = {
 TOKEN_KINDS = ("uncached_input", "cache_read", "cache_write", "output")
 DEFAULT_WORKSPACE = "Default"
 CONSOLE_KEY = "Console (no key)"
+# Usage data usually appears within about 5 minutes (admin-api.md §12).
+USAGE_DELAY_MINUTES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,10 @@ class UsageBucket:
     def tokens(self) -> Tokens:
         return total_tokens(cell.tokens for cell in self.cells)
 
+    @property
+    def bounds(self) -> Period:
+        return Period(parse_timestamp(self.starting_at), parse_timestamp(self.ending_at))
+
 
 @dataclass(frozen=True, slots=True)
 class UsageTotal:
@@ -136,6 +144,35 @@ class UsageReport:
                 sums[cell.group] = sums.get(cell.group, Tokens()) + cell.tokens
         ranked = sorted(sums.items(), key=lambda item: (-item[1].total, item[0].labels))
         return tuple(UsageTotal(group, tokens) for group, tokens in ranked)
+
+    @property
+    def newest(self) -> UsageBucket | None:
+        """The latest bucket that used any tokens."""
+        return next((b for b in reversed(self.buckets) if b.tokens.total), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How fresh usage data is: read at ``as_of``, the newest bucket with usage in ``newest``
+    (``None``: no bucket had any). The last few minutes may not be reported yet."""
+
+    as_of: datetime
+    newest: Period | None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "as_of": rfc3339(self.as_of),
+            "newest_usage": None if self.newest is None else self.newest.data,
+            "usage_delay_minutes": USAGE_DELAY_MINUTES,
+        }
+
+
+def freshness(as_of: datetime, reports: Iterable[UsageReport]) -> Freshness:
+    """The freshness of ``reports`` together, read at ``as_of``."""
+    newest = [b for b in (report.newest for report in reports) if b is not None]
+    latest = max(newest, key=lambda b: b.starting_at, default=None)
+    return Freshness(as_of, None if latest is None else latest.bounds)
 
 
 def label(dimension: str, value: str | None, workspace_names: Mapping[str, str]) -> str:
