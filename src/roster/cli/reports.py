@@ -7,7 +7,7 @@ stderr (``roster.cli.progress``). ``report`` exits 4 when the period is over a t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -37,8 +37,7 @@ from roster.reports.members import STATUSES, member_rows
 from roster.reports.render import FORMATS, render_cost, render_members, render_org, render_usage
 from roster.reports.report import REPORT_FORMATS, render_report
 from roster.reports.usage import USAGE_GROUP_BY, UsageQuery
-from roster.sandbox import sandbox_now
-from roster.session import ApiSettings
+from roster.session import ApiSettings, api_now
 
 T = TypeVar("T")
 
@@ -143,7 +142,7 @@ def usage(
 ) -> None:
     """Token usage: uncached input, cache reads, cache writes and output, per group."""
     settings = settings_from(options)
-    query = UsageQuery(_period(start, end, bucket, _now(settings)), bucket, _unique(group_by))
+    query = UsageQuery(_period(start, end, bucket, api_now(settings)), bucket, _unique(group_by))
     report = run(_using(settings, lambda client: fetch.usage(client, query)))
     click.echo(render_usage(report, output_format, table_width()), nl=False)
 
@@ -165,7 +164,7 @@ def cost(
 ) -> None:
     """Cost in US dollars, from the daily cost report, per group."""
     settings = settings_from(options)
-    query = CostQuery(_period(start, end, "1d", _now(settings)), _unique(group_by))
+    query = CostQuery(_period(start, end, "1d", api_now(settings)), _unique(group_by))
     report = run(_using(settings, lambda client: fetch.cost(client, query)))
     click.echo(render_cost(report, output_format, table_width()), nl=False)
 
@@ -236,7 +235,7 @@ def report(
     summary (idle seats over 30 days, old and unused API keys), and how fresh the data is.
     """
     settings = settings_from(options)
-    now = _now(settings)
+    now = api_now(settings)
     period, cache = last_days(now, days), _me_cache(settings, no_cache)
     board = run(_dashboard(settings, period, now, cache, key_age_limit))
     click.echo(render_report(board, output_format, table_width()), nl=False)
@@ -283,16 +282,6 @@ def _me_cache(settings: ApiSettings, no_cache: bool) -> Callable[[], MeCache | N
         return MeCache.for_key(key, settings.api_url.rstrip("/"))
 
     return build
-
-
-def _now(settings: ApiSettings) -> datetime:
-    """The API's now: the wall clock, or under --sandbox the sandbox's own emulated clock."""
-    if not settings.sandbox:
-        return datetime.now(timezone.utc)
-    try:
-        return sandbox_now(settings.sandbox_file)
-    except (OSError, ValueError, KeyError, TypeError):
-        return datetime.now(timezone.utc)  # opening the sandbox reports the broken file
 
 
 def _period(start: str, end: str | None, bucket: str, now: datetime) -> Period:
