@@ -733,3 +733,16 @@ async def _over_http(
         paged = await client.report(CLAUDE_CODE, [*day, ("limit", "2")])
         whole = await client.report(CLAUDE_CODE, [*day, ("limit", "1000")])
         return paged, whole, await fetch.activity(client, window)
+
+
+def test_dates_from_the_api_are_escaped_in_markdown_too() -> None:
+    from datetime import datetime, timezone
+
+    from roster.reports.activity import ActivityReport, ActivityRow, activity_markdown
+    from roster.reports.governance import window_since
+
+    window = window_since("7d", datetime(2026, 11, 2, 9, tzinfo=timezone.utc))
+    row = ActivityRow("ada@x.io", "user", "member", "!@admins|", "idle", last_active="#1 @root|")
+    markdown = activity_markdown(ActivityReport(window, (row,)))
+    # In code spans, with the table's bar escaped: no mention, no issue link, no extra column.
+    assert "| `!@admins\\|` | `#1 @root\\|` |" in markdown

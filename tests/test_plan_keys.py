@@ -166,7 +166,7 @@ def test_deactivating_more_keys_than_the_policy_allows_is_refused(
     if not refused:
         check_key_guard(result, current, Policy(api_keys=policy), force=False)
         return
-    with pytest.raises(UnsafePlanError, match="plan deactivates 6 of 6 active API keys"):
+    with pytest.raises(UnsafePlanError, match="plan turns off 6 of 6 active API keys"):
         check_key_guard(result, current, Policy(api_keys=policy), force=False)
     check_key_guard(result, current, Policy(api_keys=policy), force=True)
 
@@ -177,6 +177,17 @@ def test_removed_members_keys_do_not_count_against_the_key_guard() -> None:
     result = plan(keys, policy, members={ADA.email: "developer"}, removed_keys="deactivate")
     assert len(result.changes) == 10  # Bob's removal and his nine keys
     check_key_guard(result, Current(ACME, (), (), api_keys=keys), Policy(api_keys=policy), False)
+
+
+def test_keys_of_people_removed_before_count_against_the_key_guard() -> None:
+    # Nobody is removed by this plan, so no removal guard bounds these: the key guard does.
+    gone = tuple(key(f"g{n}", "2026-10-01T00:00:00Z", creator="user_gone") for n in range(3))
+    policy = ApiKeyPolicy(max_deactivations=RemovalLimit(2))
+    result = plan(gone, policy, removed_keys="deactivate")
+    assert [c.kind for c in result.changes] == ["deactivate_api_key"] * 3
+    current = Current(ACME, (ADA, BOB), (), api_keys=gone)
+    with pytest.raises(UnsafePlanError, match="plan turns off 3 of 3 active API keys"):
+        check_key_guard(result, current, Policy(api_keys=policy), force=False)
 
 
 def test_key_notices_keep_their_reason_through_the_plan_data() -> None:

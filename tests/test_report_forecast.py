@@ -171,7 +171,7 @@ def test_month_of(now: str, start: str, end: str, days: int) -> None:
 def test_month_to_date_is_to_the_second_and_empty_at_the_first_one() -> None:
     assert month_to_date(at("2026-12-01T00:00:00")) is None
     assert month_to_date(at("2026-12-01T00:00:00.900000")) is None
-    assert month_to_date(at("2026-12-01T00:00:01.5")) == Period(
+    assert month_to_date(at("2026-12-01T00:00:01.500000")) == Period(
         at("2026-12-01T00:00:00"), at("2026-12-01T00:00:01")
     )
 

@@ -188,3 +188,21 @@ def test_a_removal_limit_is_saved_exactly_never_rounded() -> None:
     assert str(limit) == "12.4999999%"
     assert RemovalLimit.parse(str(limit)) == limit
     assert limit.allowed(8) == 0  # 12.5 % of 8 would allow one
+
+
+def test_a_key_the_policy_turns_off_keeps_a_saved_plan_valid_the_next_day() -> None:
+    # Its reason counts days, which grow by one at midnight: the decision is what must hold.
+    from roster.desired import ApiKeyPolicy
+    from roster.model import ApiKey, Current, Organization
+    from roster.plan import compute_plan
+    from roster.saved_plan import SavedPlan, snapshot, still_valid
+
+    org = Organization("org-1", "Acme")
+    old = ApiKey("apikey_old", "ci", "active", None, None, "2026-01-01T00:00:00Z")
+    desired = Desired({}, Policy(api_keys=ApiKeyPolicy(90, action="deactivate")))
+    today = Current(org, (), (), api_keys=(old,), read_at="2026-11-02T09:00:00Z")
+    tomorrow = Current(org, (), (), api_keys=(old,), read_at="2026-11-03T09:00:00Z")
+    plan = compute_plan(desired, today)
+    saved = SavedPlan(plan, desired, snapshot(today), "sha256:x", "2026-11-02T09:00:00Z")
+    fresh = still_valid(saved, tomorrow)
+    assert [c.note for c in fresh.changes] == ["created 2026-01-01, 306 days old, limit 90"]

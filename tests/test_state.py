@@ -111,3 +111,28 @@ def test_an_answer_roster_cannot_read_is_one_clear_error(case: str) -> None:
         asyncio.run(fetch())
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_the_state_keeps_the_api_s_clock_and_reads_key_use_by_it() -> None:
+    # The emulator's clock stands at 2026-11-02 09:00, whatever this machine's says.
+    org = Org(make_store({"ada@example.com": "developer"}, {}))
+    current = asyncio.run(fetch_state(org.client(), key_use_days=60))
+    assert current.read_at == "2026-11-02T09:00:00Z"
+    log = asyncio.run(org.control("GET", "requests"))
+    usage = [e for e in log["requests"] if e["path"].endswith("/usage_report/messages")]
+    assert usage  # 61 daily buckets: two pages of at most 31
+    assert all("starting_at=2026-09-03T09%3A00%3A00Z" in e["query"] for e in usage)
+
+
+def test_without_a_date_from_the_api_the_given_time_is_kept() -> None:
+    class Dateless(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            me = {"id": "org-1", "name": "Acme", "type": "organization"}
+            body = me if request.url.path.endswith("/me") else {"data": [], "has_more": False}
+            return httpx.Response(200, json=body, request=request)
+
+    http = make_http_client(
+        "https://api.anthropic.com", Secret("sk-ant-admin01-x" * 2), transport=Dateless()
+    )
+    current = asyncio.run(fetch_state(AdminClient(http), read_at="2026-01-01T00:00:00Z"))
+    assert current.read_at == "2026-01-01T00:00:00Z"

@@ -22,6 +22,8 @@ WorkspacePolicy = Literal["ignore", "report"]
 KeyPolicy = Literal["keep", "report", "deactivate", "archive"]
 RateLimitPolicy = Literal["report", "remove", "ignore"]
 KeyAgeAction = Literal["report", "deactivate"]
+# The most days policy.api_keys counts (the schema's maximum): a hundred years.
+MAX_KEY_DAYS = 36_500
 # Where a roster file names something: (file, line, column).
 Location = tuple[str, int, int]
 

@@ -356,10 +356,13 @@ def check_removal_guard(plan: Plan, current: Current, policy: Policy, force: boo
 
 
 def check_key_guard(plan: Plan, current: Current, policy: Policy, force: bool) -> None:
-    """Refuse a plan that deactivates more keys by ``policy.api_keys`` than it allows, unless
-    forced: a deactivated production key is an outage. (The keys of removed members go with
-    the removals, which ``max_removals`` bounds.)"""
-    retiring = [c for c in plan.changes if c.kind == "deactivate_api_key" and c.note]
+    """Refuse a plan that turns off more API keys than ``policy.api_keys.max_deactivations``
+    allows, unless forced: a deactivated production key is an outage. Keys of the people this
+    plan removes do not count, as the removals, which ``max_removals`` bounds, take them;
+    those of people removed before, and those the key policy finds, do."""
+    removed = {c.user_id for c in plan.changes if c.kind == "remove_member"}
+    stopped = ("deactivate_api_key", "archive_api_key")
+    retiring = [c for c in plan.changes if c.kind in stopped and c.user_id not in removed]
     total = len(current.api_keys)
     limit = policy.api_keys.max_deactivations
     allowed = limit.allowed(total)
@@ -367,8 +370,8 @@ def check_key_guard(plan: Plan, current: Current, policy: Policy, force: bool) -
         return
     shown_limit = f"{limit} ({allowed})" if limit.percent else str(limit)
     raise UnsafePlanError(
-        f"plan deactivates {len(retiring)} of {total} active API keys by policy.api_keys,"
-        f" over policy.api_keys.max_deactivations {shown_limit}; review the plan or pass --force"
+        f"plan turns off {len(retiring)} of {total} active API keys, over"
+        f" policy.api_keys.max_deactivations {shown_limit}; review the plan or pass --force"
     )
 
 

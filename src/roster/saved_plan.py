@@ -36,6 +36,7 @@ from roster.config import MAX_FILE_BYTES
 from roster.credentials import Secret
 from roster.desired import (
     FILE_ROLES,
+    MAX_KEY_DAYS,
     Desired,
     DesiredWorkspace,
     KeyAgeAction,
@@ -225,8 +226,16 @@ def _stale(saved: SavedPlan, drift: list[str]) -> StalePlanError:
 
 
 def _actions(plan: Plan) -> list[dict[str, Any]]:
-    # What apply would do; what a plan only reports may drift without making it stale.
-    return [change.data for change in plan.api_changes]
+    # What apply would do; what a plan only reports may drift without making it stale. A key
+    # the key policy turns off says why, and its age in days grows by the day: the decision
+    # (which key, and that it goes) is what must hold, not the day it was counted.
+    return [
+        {**change.data, "note": ""} if change.kind in _KEY_KINDS else change.data
+        for change in plan.api_changes
+    ]
+
+
+_KEY_KINDS = frozenset({"deactivate_api_key", "archive_api_key"})
 
 
 # --- digests and snapshots -------------------------------------------------------------------
@@ -380,6 +389,14 @@ def _check_values(desired: Desired) -> None:
         (
             {type(d) for d in (policy.api_keys.max_age_days, policy.api_keys.unused_days)},
             {int, type(None)},
+        ),
+        (
+            {
+                isinstance(d, int) and 1 <= d <= MAX_KEY_DAYS
+                for d in (policy.api_keys.max_age_days, policy.api_keys.unused_days)
+                if d is not None
+            },
+            {True},
         ),
         ({type(w.archived) for w in desired.workspaces.values()}, {bool}),
         *_rate_limit_choices(desired),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from roster.api import AdminClient
@@ -27,6 +27,7 @@ from roster.model import (
     WorkspaceRateLimit,
 )
 from roster.progress import Tally, phase
+from roster.timestamps import parse_timestamp
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -41,7 +42,7 @@ async def fetch_state(
     with_api_keys: bool = True,
     rate_limits_of: Collection[str] | None = (),
     read_at: str = "",
-    key_use_since: str | None = None,
+    key_use_days: int | None = None,
 ) -> Current:
     """The organization, its members, open invites (one per email), workspaces and active keys.
 
@@ -50,7 +51,8 @@ async def fetch_state(
     workspaces named in ``rate_limits_of`` (None: all), with the organization's limits beside
     them when any workspace is asked for. The state keeps when it was read (``read_at``): the
     API's clock by its answers' Date header, else ``read_at`` as given, else this machine's.
-    With ``key_use_since`` (a timestamp) the last day each key was used since then is read too.
+    With ``key_use_days``, the last day each key was used in that many days is read too, the
+    days counted back from the API's now, as the plan counts them.
     """
     me, (members, invites), spaces, api_keys = await gather_or_cancel(
         client.me(),
@@ -61,7 +63,7 @@ async def fetch_state(
     workspace_members, (rate_limits, overrides), key_use = await gather_or_cancel(
         _workspace_members(client, spaces, workspace_members_of),
         fetch_rate_limits(client, spaces, rate_limits_of),
-        fetch_key_use(client, key_use_since) if key_use_since else _no_use(),
+        _key_use(client, key_use_days, read_at),
     )
     return Current(
         organization=organization_from(me),
@@ -75,6 +77,13 @@ async def fetch_state(
         read_at=_read_at(client, read_at),
         key_last_used=key_use,
     )
+
+
+async def _key_use(client: AdminClient, days: int | None, given: str) -> dict[str, str]:
+    if days is None:
+        return {}
+    now = parse_timestamp(_read_at(client, given))
+    return await fetch_key_use(client, (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _read_at(client: AdminClient, given: str) -> str:
@@ -109,10 +118,6 @@ def _used(result: JSON) -> bool:
     extra = list(creation.values()) if isinstance(creation, dict) else []
     values = [result.get(name) for name in counted] + extra
     return any(isinstance(v, int | float) and v > 0 for v in values)
-
-
-async def _no_use() -> dict[str, str]:
-    return {}
 
 
 async def fetch_people(client: AdminClient) -> tuple[tuple[Member, ...], tuple[Invite, ...]]:

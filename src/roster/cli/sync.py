@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,6 @@ from roster.plan import (
 from roster.plan_trust import check_same_desired, plan_key
 from roster.render import render_json, render_text
 from roster.render_markdown import render_markdown
-from roster.reports.dates import rfc3339
 from roster.saved_plan import (
     SavedPlan,
     desired_data,
@@ -51,7 +50,7 @@ from roster.saved_plan import (
     write_saved_plan,
     write_text,
 )
-from roster.session import ApiSettings, api_now
+from roster.session import ApiSettings
 from roster.state import fetch_state
 from roster.untrusted import printable
 
@@ -213,10 +212,10 @@ async def _fetch_everything(settings: ApiSettings) -> Current:
 
 async def _compute(desired: Desired, settings: ApiSettings) -> Planned:
     async with connect(settings) as client:
-        return await _planned(client, desired, api_now(settings))
+        return await _planned(client, desired)
 
 
-async def _planned(client: AdminClient, desired: Desired, now: datetime) -> Planned:
+async def _planned(client: AdminClient, desired: Desired) -> Planned:
     # Rate limits are read for every workspace once the files give any: the plan adds up the
     # workspaces' overrides of each group against the organization's limit.
     unused = desired.policy.api_keys.unused_days
@@ -224,7 +223,7 @@ async def _planned(client: AdminClient, desired: Desired, now: datetime) -> Plan
         client,
         workspace_members_of=desired.workspaces.keys(),
         rate_limits_of=None if desired.names_rate_limits else (),
-        key_use_since=rfc3339(now - timedelta(days=unused)) if unused else None,
+        key_use_days=unused,
     )
     return Planned(current, compute_plan(desired, current))
 

@@ -361,8 +361,8 @@ def _md_members(rows: Sequence[ActivityRow], window: Window) -> str:
         [
             markdown_text(r.email, in_table=True),
             markdown_text(r.role, in_table=True),
-            r.joined_at[:10],
-            r.last_active or "-",
+            markdown_text(r.joined_at[:10], in_table=True),  # the API's text, a date or not
+            markdown_text(r.last_active or "-", in_table=True),
             idle_text(r, window),
             count(r.claude_code_sessions),
             count(r.api_tokens),
@@ -377,7 +377,7 @@ def _md_invites(rows: Sequence[ActivityRow]) -> str:
         [
             markdown_text(r.email, in_table=True),
             markdown_text(r.role, in_table=True),
-            r.joined_at[:10],
+            markdown_text(r.joined_at[:10], in_table=True),
         ]
         for r in rows
     ]
