@@ -524,3 +524,14 @@ def test_the_docs_show_what_the_thresholds_print(sandbox: Path) -> None:
         "report", "--sandbox", "--fail-over-cost", "100", "--fail-forecast-over-cost", "120"
     )
     assert result.stderr + f"{result.exit_code}\n" == shown
+
+
+def test_on_the_month_s_first_day_the_forecast_thresholds_weigh_the_month_so_far() -> None:
+    # Twenty minutes in, 500 tokens project to over a million: no early hour may trip exit 4.
+    first = at("2026-11-01T00:20:00")
+    month = month_of_use([500], ["5"], now=first)
+    assert forecast(month).projected_tokens > 1_000_000
+    assert list(exceeded(board_for(month), Thresholds(max_forecast_tokens=1_000))) == []
+    assert list(exceeded(board_for(month), Thresholds(max_forecast_tokens=499))) == [
+        "month-to-date tokens 500 exceed --fail-forecast-over-tokens 499"
+    ]

@@ -116,18 +116,22 @@ def _days(usage: UsageReport, cost: CostReport) -> tuple[Day, ...]:
 def exceeded(board: Dashboard, thresholds: Thresholds) -> tuple[str, ...]:
     """One sentence per threshold the period, or the month's projected end, went over."""
     ahead = board.forecast
+    # On the month's first day the projection stands on a few hours of use: the forecast
+    # thresholds then weigh what the month used so far, so that no early hour trips them.
+    early = ahead.complete_days == 0
+    what = "month-to-date" if early else "projected month-end"
     checks = [
         _over_tokens("tokens", board.tokens.total, thresholds.max_tokens, "--fail-over-tokens"),
         _over_cost("cost", board.cents, thresholds.max_cost_usd, "--fail-over-cost"),
         _over_tokens(
-            "projected month-end tokens",
-            ahead.projected_tokens,
+            f"{what} tokens",
+            ahead.tokens if early else ahead.projected_tokens,
             thresholds.max_forecast_tokens,
             "--fail-forecast-over-tokens",
         ),
         _over_cost(
-            "projected month-end cost",
-            ahead.projected_cents,
+            f"{what} cost",
+            ahead.cents if early else ahead.projected_cents,
             thresholds.max_forecast_cost_usd,
             "--fail-forecast-over-cost",
         ),
