@@ -816,10 +816,13 @@ class FakeGitLab:
         self.requests.append((method, path, body))
         issues = "/api/v4/projects/7/issues"
         where, _, query = path.partition("?")
+        if method == "GET" and where == "/api/v4/user":
+            return 200, {"id": ROSTER_BOT}
         if method == "GET" and where == issues:
             return 200, self.listed(dict(urllib.parse.parse_qsl(query)))
         if method == "POST" and where == issues:
-            self.issues.append({"iid": len(self.issues) + 1, "state": "opened", **(body or {})})
+            issue = {"iid": len(self.issues) + 1, "state": "opened", "author": {"id": ROSTER_BOT}}
+            self.issues.append({**issue, **(body or {})})
             return 201, {"web_url": f"https://gitlab.example/{PEOPLE}/-/issues/1"}
         if method == "PUT" and where.startswith(f"{issues}/"):
             return 200, {"web_url": f"https://gitlab.example/{PEOPLE}/-/issues/{where[-1]}"}
@@ -896,8 +899,14 @@ def run_gitlab_idle_job(
     )
 
 
+# The id of the user the job's token belongs to.
+ROSTER_BOT = 42
+
+
 def gl_issue(iid: int, description: str = IDLE_REPORT, **rest: Any) -> dict[str, Any]:
-    return {"iid": iid, "description": description, "labels": IDLE_LABEL, "state": "opened", **rest}
+    mine = {"author": {"id": ROSTER_BOT}}
+    return {"iid": iid, "description": description, "labels": IDLE_LABEL, "state": "opened",
+            **mine, **rest}  # fmt: skip
 
 
 def test_gitlab_opens_one_confidential_labelled_issue_when_none_is_open(
@@ -906,7 +915,8 @@ def test_gitlab_opens_one_confidential_labelled_issue_when_none_is_open(
     gitlab.issues = [gl_issue(1, state="closed")]
     done = run_gitlab_idle_job(tmp_path, gitlab)
     assert done.returncode == 0, done.stderr
-    (listing, (method, path, body)) = gitlab.requests
+    (me, listing, (method, path, body)) = gitlab.requests
+    assert me[:2] == ("GET", "/api/v4/user")
     assert listing[:2] == (
         "GET",
         "/api/v4/projects/7/issues?labels=roster-idle-seats&state=opened"
@@ -916,7 +926,7 @@ def test_gitlab_opens_one_confidential_labelled_issue_when_none_is_open(
     assert body is not None
     assert (body["title"], body["labels"], body["confidential"]) == (IDLE_TITLE, IDLE_LABEL, True)
     assert footer_follows_the_report(body["description"])
-    assert gitlab.tokens == [GITLAB_TOKEN_VALUE] * 2
+    assert gitlab.tokens == [GITLAB_TOKEN_VALUE] * 3
     assert "Opened the issue: https://gitlab.example/" in done.stdout
 
 
@@ -924,6 +934,7 @@ def test_gitlab_edits_the_oldest_open_issue_with_the_list(
     tmp_path: Path, gitlab: FakeGitLab
 ) -> None:
     gitlab.issues = [
+        gl_issue(1, author={"id": 7}),  # a person's, with roster's list pasted in: left alone
         gl_issue(2, description="Who should we ask about the idle seats?"),
         gl_issue(4),
         gl_issue(6),
@@ -932,12 +943,13 @@ def test_gitlab_edits_the_oldest_open_issue_with_the_list(
     done = run_gitlab_idle_job(tmp_path, gitlab)
     assert done.returncode == 0, done.stderr
     assert [(m, p.split("?")[0]) for m, p, _ in gitlab.requests] == [
+        ("GET", "/api/v4/user"),
         ("GET", "/api/v4/projects/7/issues"),
         ("PUT", "/api/v4/projects/7/issues/4"),
     ]
-    body = gitlab.requests[1][2]
+    body = gitlab.requests[2][2]
     assert body is not None
-    assert set(body) == {"description"}
+    assert (set(body), body["confidential"]) == ({"description", "confidential"}, True)
     assert footer_follows_the_report(body["description"])
 
 
