@@ -9,6 +9,7 @@ import random
 from collections.abc import Coroutine, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
+from unittest import mock
 
 import httpx
 from click.testing import CliRunner, Result
@@ -19,8 +20,10 @@ from roster.apply import ApplyReport, apply_plan
 from roster.cli import main
 from roster.credentials import Secret
 from roster.desired import Desired
+from roster.emulator import app as app_module
 from roster.emulator.app import create_app
 from roster.emulator.clock import Clock, format_time
+from roster.emulator.control import Control, LogEntry
 from roster.emulator.records import ApiKey, Invite, User, Workspace
 from roster.emulator.store import Store
 from roster.emulator.transport import InProcessTransport
@@ -126,6 +129,23 @@ def run_cli(
         assert secret not in result.stdout
         assert secret not in result.stderr
     return result
+
+
+def run_in_sandbox(
+    args: Sequence[object], *, env: dict[str, str] | None = None
+) -> tuple[Result, list[LogEntry]]:
+    """``roster ARGS --sandbox`` as a user runs it, and every request its emulator logged."""
+    controls: list[Control] = []
+    real = app_module.create_app
+
+    def logged(store: Store, **options: Any) -> Any:
+        controls.append(Control())
+        return real(store, control=controls[-1], **options)
+
+    # sandbox_http imports create_app when it runs: the sandbox's emulator is the logged one.
+    with mock.patch.object(app_module, "create_app", logged):
+        result = run_cli([*args, "--sandbox"], env=env, secrets=())
+    return result, [entry for control in controls for entry in control.log.entries]
 
 
 class VirtualTime:

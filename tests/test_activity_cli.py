@@ -22,20 +22,17 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 from click.testing import Result
-from starlette.applications import Starlette
 
 from roster.api import AdminClient, make_http_client
 from roster.credentials import Secret
-from roster.emulator import app as app_module
 from roster.emulator.app import create_app
 from roster.emulator.clock import format_time
-from roster.emulator.control import Control, LogEntry
+from roster.emulator.control import LogEntry
 from roster.emulator.records import ApiKey as EmulatorKey
 from roster.emulator.records import User
 from roster.emulator.sample import SAMPLE_NOW, sample_store
 from roster.emulator.seed import generate
 from roster.emulator.server import running_server
-from roster.emulator.store import Store
 from roster.model import ApiKey, Invite, Member
 from roster.reports import fetch
 from roster.reports.activity import (
@@ -58,7 +55,7 @@ from roster.reports.activity import (
 )
 from roster.reports.dates import DateError
 from roster.reports.governance import ApiUse, Window, api_uses, last_used, window_since
-from tests.support import Org, run_cli
+from tests.support import Org, run_cli, run_in_sandbox
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "reports"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
@@ -467,7 +464,6 @@ ORG = "/v1/organizations"
 CLAUDE_CODE = f"{ORG}/usage_report/claude_code"
 MESSAGES = f"{ORG}/usage_report/messages"
 # The emulators that --sandbox starts, whose request logs say what roster asked for.
-SANDBOXES: list[Control] = []
 
 
 @pytest.fixture(autouse=True)
@@ -480,20 +476,9 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture(autouse=True)
-def logged_sandboxes(monkeypatch: pytest.MonkeyPatch) -> None:
-    def logged(store: Store, **options: Any) -> Starlette:
-        SANDBOXES.append(Control())
-        return create_app(store, control=SANDBOXES[-1], **options)
-
-    monkeypatch.setattr(app_module, "create_app", logged)  # sandbox_http imports it when it runs
-
-
 def roster(*args: str, **env: str) -> tuple[Result, list[LogEntry]]:
     """``roster activity ARGS --sandbox``, and the requests it made."""
-    SANDBOXES.clear()
-    result = run_cli(["activity", *args, "--sandbox"], env=env, secrets=[])
-    return result, [entry for control in SANDBOXES for entry in control.log.entries]
+    return run_in_sandbox(["activity", *args], env=env)
 
 
 def paths(entries: list[LogEntry]) -> Counter[str]:

@@ -15,20 +15,15 @@ import re
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from click.testing import Result
-from starlette.applications import Starlette
 
-from roster.emulator import app as app_module
-from roster.emulator.app import create_app
 from roster.emulator.clock import format_time
-from roster.emulator.control import Control, LogEntry
+from roster.emulator.control import LogEntry
 from roster.emulator.records import ApiKey as EmulatorKey
 from roster.emulator.sample import SAMPLE_NOW, sample_store
-from roster.emulator.store import Store
 from roster.model import ApiKey, Member, Workspace
 from roster.reports.governance import window_since
 from roster.reports.keys import (
@@ -41,7 +36,7 @@ from roster.reports.keys import (
     render_keys,
     workspace_label,
 )
-from tests.support import Org, run_cli
+from tests.support import Org, run_in_sandbox
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "reports"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
@@ -227,7 +222,6 @@ def test_hostile_names_are_escaped_in_the_table_and_exact_for_programs() -> None
 
 ORG = "/v1/organizations"
 MESSAGES = f"{ORG}/usage_report/messages"
-SANDBOXES: list[Control] = []
 
 
 @pytest.fixture(autouse=True)
@@ -240,20 +234,9 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture(autouse=True)
-def logged_sandboxes(monkeypatch: pytest.MonkeyPatch) -> None:
-    def logged(store: Store, **options: Any) -> Starlette:
-        SANDBOXES.append(Control())
-        return create_app(store, control=SANDBOXES[-1], **options)
-
-    monkeypatch.setattr(app_module, "create_app", logged)  # sandbox_http imports it when it runs
-
-
 def roster(*args: str, **env: str) -> tuple[Result, list[LogEntry]]:
     """``roster keys ARGS --sandbox``, and the requests it made."""
-    SANDBOXES.clear()
-    result = run_cli(["keys", *args, "--sandbox"], env=env, secrets=[])
-    return result, [entry for control in SANDBOXES for entry in control.log.entries]
+    return run_in_sandbox(["keys", *args], env=env)
 
 
 def test_golden_output() -> None:

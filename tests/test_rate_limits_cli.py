@@ -19,15 +19,10 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from starlette.applications import Starlette
 
-from roster.emulator import app as app_module
-from roster.emulator.app import create_app
 from roster.emulator.clock import format_time
-from roster.emulator.control import Control
 from roster.emulator.records import Workspace as WorkspaceRecord
 from roster.emulator.sample import SAMPLE_NOW, sample_store
-from roster.emulator.store import Store
 from roster.model import RateLimitGroup, Workspace, WorkspaceRateLimit
 from roster.reports.rate_limits import (
     RateLimits,
@@ -41,7 +36,7 @@ from roster.reports.rate_limits import (
     workspace_headers,
 )
 from roster.sandbox import load_sandbox
-from tests.support import Org, run_cli
+from tests.support import Org, run_cli, run_in_sandbox
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "reports"
 ORG = "/v1/organizations"
@@ -375,24 +370,12 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # The emulators that --sandbox starts, whose request logs say what roster asked for.
-SANDBOXES: list[Control] = []
-
-
-@pytest.fixture(autouse=True)
-def logged_sandboxes(monkeypatch: pytest.MonkeyPatch) -> None:
-    def logged(store: Store, **options: Any) -> Starlette:
-        SANDBOXES.append(Control())
-        return create_app(store, control=SANDBOXES[-1], **options)
-
-    monkeypatch.setattr(app_module, "create_app", logged)  # sandbox_http imports it when it runs
 
 
 def roster(*args: str, **env: str) -> tuple[Result, Counter[str]]:
     """``roster rate-limits ARGS --sandbox``, and how many requests it made to each path."""
-    SANDBOXES.clear()
-    result = run_cli(["rate-limits", *args, "--sandbox"], env=env, secrets=[])
-    paths = Counter(entry.path for control in SANDBOXES for entry in control.log.entries)
-    return result, paths
+    result, requests = run_in_sandbox(["rate-limits", *args], env=env)
+    return result, Counter(entry.path for entry in requests)
 
 
 def workspace_ids() -> dict[str, str]:
