@@ -379,3 +379,16 @@ def test_hostile_key_names_are_exact_in_json_and_csv() -> None:
     assert set(EVIL_KEYS) <= {k["name"] for k in json.loads(shown)["keys"]}
     rows = csv.DictReader(io.StringIO(roster("--format", "csv")[0].stdout, newline=""))
     assert set(EVIL_KEYS) <= {r["name"] for r in rows}
+
+
+def test_a_creation_time_that_is_no_date_has_no_age_rather_than_a_traceback() -> None:
+    from datetime import datetime, timezone
+
+    from roster.model import ApiKey
+    from roster.reports.governance import window_since
+    from roster.reports.keys import keys_report
+
+    window = window_since("7d", datetime(2026, 11, 2, 9, tzinfo=timezone.utc))
+    odd = ApiKey("apikey_1", "ci", "active", None, None, "yesterday")
+    [row] = keys_report(window, [odd], [], [], {}).rows
+    assert (row.created_at, row.age_days) == ("yesterday", None)

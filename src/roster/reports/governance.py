@@ -95,9 +95,13 @@ def _day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def days_from(earlier: str, later: str) -> int:
-    """Whole days from the day of ``earlier`` to the day of ``later`` (timestamps or days)."""
-    return (date.fromisoformat(later[:10]) - date.fromisoformat(earlier[:10])).days
+def days_from(earlier: str, later: str) -> int | None:
+    """Whole days from the day of ``earlier`` to the day of ``later`` (timestamps or days);
+    None when either does not read as one (the API's text is shown as it is instead)."""
+    try:
+        return (date.fromisoformat(later[:10]) - date.fromisoformat(earlier[:10])).days
+    except ValueError:
+        return None
 
 
 # --- the messages usage report, as uses -------------------------------------------------------
