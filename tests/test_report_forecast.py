@@ -535,3 +535,22 @@ def test_on_the_month_s_first_day_the_forecast_thresholds_weigh_the_month_so_far
     assert list(exceeded(board_for(month), Thresholds(max_forecast_tokens=499))) == [
         "month-to-date tokens 500 exceed --fail-forecast-over-tokens 499"
     ]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"actor": "bob@x", "core_metrics": {"num_sessions": 3}},
+        {"actor": {"type": "user_actor", "email_address": "a@x"}, "core_metrics": "busy"},
+        {"core_metrics": {"num_sessions": "many", "lines_of_code": [1, 2]}},
+        {"core_metrics": {"num_sessions": 1e400, "commits_by_claude_code": True}},
+    ],
+)
+def test_a_claude_code_record_of_the_wrong_shape_is_read_as_far_as_it_goes(
+    record: dict[str, Any],
+) -> None:
+    from roster.reports.claude_code import activity_of, actor_of
+
+    activity, actor = activity_of(record), actor_of(record)
+    assert activity.commits == 0
+    assert actor.name in {"", "a@x"}

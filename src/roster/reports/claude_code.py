@@ -6,6 +6,7 @@ An actor is a person (``user_actor``, by email address) or an API key (``api_act
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -45,15 +46,26 @@ class Activity:
 
 def activity_of(record: JSON) -> Activity:
     """The core metrics of one record; a missing one is 0."""
-    core = record.get("core_metrics") or {}
-    lines = core.get("lines_of_code") or {}
+    core = _object(record.get("core_metrics"))
+    lines = _object(core.get("lines_of_code"))
     return Activity(
-        sessions=int(core.get("num_sessions") or 0),
-        lines_added=int(lines.get("added") or 0),
-        lines_removed=int(lines.get("removed") or 0),
-        commits=int(core.get("commits_by_claude_code") or 0),
-        pull_requests=int(core.get("pull_requests_by_claude_code") or 0),
+        sessions=_count(core.get("num_sessions")),
+        lines_added=_count(lines.get("added")),
+        lines_removed=_count(lines.get("removed")),
+        commits=_count(core.get("commits_by_claude_code")),
+        pull_requests=_count(core.get("pull_requests_by_claude_code")),
     )
+
+
+def _object(value: object) -> JSON:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: object) -> int:
+    """A count the API gives; anything but a whole, finite number of them counts as none."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return int(value) if math.isfinite(value) else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +86,7 @@ class Actor:
 
 
 def actor_of(record: JSON) -> Actor:
-    actor = record.get("actor") or {}
+    actor = _object(record.get("actor"))
     kind = str(actor.get("type") or "")
     names = [actor.get(_NAME_FIELDS[kind])] if kind in _NAME_FIELDS else []
     names += [actor.get(field) for field in _NAME_FIELDS.values()]  # an unknown type: either
