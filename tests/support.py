@@ -148,6 +148,19 @@ def run_in_sandbox(
     return result, [entry for control in controls for entry in control.log.entries]
 
 
+def assert_phase_lines(stderr: str, lines: Sequence[str], last: Sequence[str] = ()) -> None:
+    """``stderr`` is exactly ``lines`` then ``last``: within each, phases that run side by side
+    in any order, each started before it is read."""
+    shown = stderr.splitlines()
+    assert sorted(shown[: len(lines)]) == sorted(lines)
+    assert sorted(shown[len(lines) :]) == sorted(last)
+    for line in shown:
+        if line.startswith("read "):
+            label = line.removeprefix("read ").split(":")[0]
+            started = next(i for i, s in enumerate(shown) if s.startswith(f"reading {label}"))
+            assert started < shown.index(line)
+
+
 class VirtualTime:
     """A clock that moves only when every task waits on it: minutes of pacing in no time.
 

@@ -55,7 +55,7 @@ from roster.reports.activity import (
 )
 from roster.reports.dates import DateError
 from roster.reports.governance import ApiUse, Window, api_uses, last_used, window_since
-from tests.support import Org, run_cli, run_in_sandbox
+from tests.support import Org, assert_phase_lines, run_cli, run_in_sandbox
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "reports"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
@@ -553,17 +553,21 @@ def test_a_long_window_takes_two_usage_requests() -> None:
 def test_progress_goes_to_stderr() -> None:
     result, _ = roster("--since", "7d", "--format", "json", ROSTER_QUIET="0")
     assert result.exit_code == 0
-    assert result.stderr == (
-        "reading API keys…\n"
-        "reading Claude Code report: 0/8…\n"
-        "reading usage report: 0/1…\n"
-        "reading users…\n"
-        "reading invites…\n"
-        "read API keys: 3\n"
-        "read users: 8\n"
-        "read invites: 3\n"
-        "read Claude Code report: 8/8\n"
-        "read usage report: 1/1\n"
+    # The phases run side by side: in any order, each started before it is read.
+    assert_phase_lines(
+        result.stderr,
+        [
+            "reading API keys…",
+            "reading Claude Code report: 0/8…",
+            "reading usage report: 0/1…",
+            "reading users…",
+            "reading invites…",
+            "read API keys: 3",
+            "read users: 8",
+            "read invites: 3",
+            "read Claude Code report: 8/8",
+            "read usage report: 1/1",
+        ],
     )
 
 

@@ -36,7 +36,7 @@ from roster.reports.keys import (
     render_keys,
     workspace_label,
 )
-from tests.support import Org, run_in_sandbox
+from tests.support import Org, assert_phase_lines, run_in_sandbox
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "reports"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
@@ -278,15 +278,19 @@ def test_the_requests() -> None:
 def test_progress_goes_to_stderr() -> None:
     result, _ = roster("--format", "json", ROSTER_QUIET="0")
     assert result.exit_code == 0
-    assert result.stderr == (
-        "reading API keys…\n"
-        "reading users…\n"
-        "reading workspaces…\n"
-        "reading usage report: 0/1…\n"
-        "read API keys: 3\n"
-        "read users: 8\n"
-        "read workspaces: 3\n"
-        "read usage report: 1/1\n"
+    # The phases run side by side: in any order, each started before it is read.
+    assert_phase_lines(
+        result.stderr,
+        [
+            "reading API keys…",
+            "reading users…",
+            "reading workspaces…",
+            "reading usage report: 0/1…",
+            "read API keys: 3",
+            "read users: 8",
+            "read workspaces: 3",
+            "read usage report: 1/1",
+        ],
     )
 
 

@@ -44,7 +44,7 @@ from roster.progress import (
     silent,
 )
 from roster.state import OPEN_INVITE_STATUSES, fetch_state
-from tests.support import BASE_URL, KEY, VirtualTime, make_store, run_cli
+from tests.support import BASE_URL, KEY, VirtualTime, assert_phase_lines, make_store, run_cli
 from tests.test_prompt import TIMEOUT, Start, run_in_terminal  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -421,19 +421,6 @@ def test_a_terminal_gets_the_live_line_unless_the_debug_log_writes_to_it(
 
 def roster(*args: object, env: dict[str, str] | None = None) -> Result:
     return run_cli(args, env=env, secrets=(ADMIN_KEY,))
-
-
-def assert_phase_lines(stderr: str, lines: Sequence[str], last: Sequence[str] = ()) -> None:
-    """``stderr`` is exactly ``lines`` then ``last``: within each, phases that run side by side
-    in any order, each started before it is read."""
-    shown = stderr.splitlines()
-    assert sorted(shown[: len(lines)]) == sorted(lines)
-    assert sorted(shown[len(lines) :]) == sorted(last)
-    for line in shown:
-        if line.startswith("read "):
-            label = line.removeprefix("read ").split(":")[0]
-            started = next(i for i, s in enumerate(shown) if s.startswith(f"reading {label}"))
-            assert started < shown.index(line)
 
 
 SANDBOX_READS = [
