@@ -7,7 +7,7 @@ organization may come from a cache.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -164,21 +164,25 @@ async def report(
     older than ``key_age_limit`` days."""
     usage_query, cost_query = dashboard_queries(period)
     window = window_since(f"{GOVERNANCE_DAYS}d", now)
-    found, folks, used, spent, month, coded, keys, spaces, code, api = await gather_or_cancel(
+    # The period's Claude Code days and the governance window's are read once, together.
+    period_days = claude_code_days(period)
+    days = sorted({*period_days, *window.days})
+    found, folks, used, spent, month, records, keys, spaces, api = await gather_or_cancel(
         organization(client, cache),
         people(client),
         usage(client, usage_query),
         cost(client, cost_query),
         month_to_date(client, now),
-        claude_code(client, period),
+        claude_code_records(client, days),
         all_api_keys(client),
         fetch_workspaces(client),
-        claude_code_uses(client, window),
         api_usage(client, window, ("api_key_id", "account_id")),
     )
+    coded = claude_code_report(period, {day: records[day] for day in period_days})
     board = dashboard(
         found, folks.members, folks.invites, used, spent, month=month, claude_code=coded
     )
+    code = _uses({day: records[day] for day in window.days})
     seats = activity_report(window, folks.members, folks.invites, keys, code=code, api=api)
     listed = keys_report(window, keys, folks.members, spaces, last_used(api))
     return replace(board, governance=governance_section(seats, listed, key_age_limit))
@@ -221,25 +225,23 @@ def _daily_cost(client: AdminClient) -> Callable[[Chunk], Awaitable[list[JSON]]]
 
 
 async def claude_code(client: AdminClient, period: Period) -> ClaudeCodeReport:
-    """Claude Code use over ``period``: one report per UTC day (a request per page), the days
-    concurrently (the client bounds how many at once and paces them)."""
+    """Claude Code use over ``period``: one report per UTC day."""
     days = claude_code_days(period)
-    params = [("limit", str(CLAUDE_CODE_LIMIT))]
+    return claude_code_report(period, await claude_code_records(client, days))
 
-    async def fetch(day: str) -> tuple[str, list[JSON]]:
-        return day, await client.report(CLAUDE_CODE_REPORT, [("starting_at", day), *params])
+
+async def claude_code_records(client: AdminClient, days: Sequence[str]) -> dict[str, list[JSON]]:
+    """Each day's Claude Code records (``YYYY-MM-DD`` -> records): one report per UTC day (a
+    request per page), the days concurrently (the client bounds how many at once and paces
+    them)."""
+
+    def fetch(day: str) -> Awaitable[list[JSON]]:
+        params = [("starting_at", day), ("limit", str(CLAUDE_CODE_LIMIT))]
+        return client.report(CLAUDE_CODE_REPORT, params)
 
     with phase(client.observer, "Claude Code report", total=len(days)) as tally:
-        found = await gather_or_cancel(*(_counted_day(fetch(day), tally) for day in days))
-    return claude_code_report(period, dict(found))
-
-
-async def _counted_day(
-    request: Awaitable[tuple[str, list[JSON]]], tally: Tally
-) -> tuple[str, list[JSON]]:
-    answer = await request
-    tally.add(1)
-    return answer
+        pages = await gather_or_cancel(*(_counted(fetch(day), tally) for day in days))
+    return dict(zip(days, pages, strict=True))
 
 
 async def rate_limits(client: AdminClient, workspace: str | None = None) -> RateLimits:
@@ -319,16 +321,11 @@ async def _read(
 
 async def claude_code_uses(client: AdminClient, window: Window) -> list[CodeUse]:
     """Each day's Claude Code records, as that day's uses: a report per day, concurrently."""
+    return _uses(await claude_code_records(client, window.days))
 
-    def fetch(day: str) -> Awaitable[list[JSON]]:
-        params = [("starting_at", day), ("limit", str(CLAUDE_CODE_LIMIT))]
-        return client.report(CLAUDE_CODE_REPORT, params)
 
-    with phase(client.observer, "Claude Code report", total=len(window.days)) as tally:
-        pages = await gather_or_cancel(*(_counted(fetch(day), tally) for day in window.days))
-    return [
-        use for day, page in zip(window.days, pages, strict=True) for use in code_uses(day, page)
-    ]
+def _uses(records: Mapping[str, Iterable[JSON]]) -> list[CodeUse]:
+    return [use for day, page in records.items() for use in code_uses(day, page)]
 
 
 async def api_usage(
