@@ -27,6 +27,7 @@ from roster.model import (
     WorkspaceRateLimit,
 )
 from roster.progress import Tally, phase
+from roster.reports.governance import api_uses, last_used
 from roster.timestamps import parse_timestamp
 
 JSON = dict[str, Any]
@@ -102,36 +103,23 @@ async def fetch_key_use(client: AdminClient, since: str) -> dict[str, str]:
             starting_at=since, bucket_width="1d", group_by=["api_key_id"], limit=31
         )
         tally.add(len(buckets))
-    last: dict[str, str] = {}
-    for bucket in buckets:
-        day = str(bucket.get("starting_at") or "")[:10]
-        for result in bucket.get("results") or ():
-            key_id = result.get("api_key_id") if isinstance(result, dict) else None
-            if isinstance(key_id, str) and _used(result) and day > last.get(key_id, ""):
-                last[key_id] = day
-    return last
-
-
-def _used(result: JSON) -> bool:
-    counted = ("uncached_input_tokens", "cache_read_input_tokens", "output_tokens")
-    creation = result.get("cache_creation")
-    extra = list(creation.values()) if isinstance(creation, dict) else []
-    values = [result.get(name) for name in counted] + extra
-    return any(isinstance(v, int | float) and v > 0 for v in values)
+    return last_used(api_uses(buckets))
 
 
 async def fetch_people(client: AdminClient) -> tuple[tuple[Member, ...], tuple[Invite, ...]]:
     """Members by email, and the open invites of people who are not members yet."""
     users, invites = await gather_or_cancel(
-        _read(client, "users", client.user_pages(), member_from),
-        _read(client, "invites", client.invite_pages(statuses=OPEN_INVITE_STATUSES), invite_from),
+        read_phase(client, "users", client.user_pages(), member_from),
+        read_phase(
+            client, "invites", client.invite_pages(statuses=OPEN_INVITE_STATUSES), invite_from
+        ),
     )
     members = tuple(sorted(users, key=lambda m: m.email))
     emails = {m.email for m in members}
     return members, open_invites(invites, exclude=emails)
 
 
-async def _read(
+async def read_phase(
     client: AdminClient, label: str, pages: AsyncIterator[list[JSON]], value: Callable[[JSON], T]
 ) -> list[T]:
     """Every item of ``pages`` made a value, as the phase ``label``."""
@@ -152,7 +140,7 @@ async def _values(
 
 
 async def _api_keys(client: AdminClient) -> list[ApiKey]:
-    return await _read(client, "API keys", client.api_key_pages(status="active"), api_key_from)
+    return await read_phase(client, "API keys", client.api_key_pages(status="active"), api_key_from)
 
 
 async def _nothing() -> list[ApiKey]:

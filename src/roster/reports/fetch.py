@@ -7,10 +7,10 @@ organization may come from a cache.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from roster.api import AdminClient
 from roster.cache import MeCache
@@ -38,11 +38,11 @@ from roster.state import (
     member_from,
     organization_from,
     rate_limit_group_from,
+    read_phase,
     workspace_from,
 )
 
 JSON = dict[str, Any]
-T = TypeVar("T")
 # The window the report's governance summary looks at, in days, as `roster activity` does.
 GOVERNANCE_DAYS = 30
 
@@ -295,7 +295,7 @@ async def keys(client: AdminClient, window: Window) -> KeysReport:
     """Every API key, its creator among the members, its workspace, its last use in ``window``."""
     found, members, spaces, used = await gather_or_cancel(
         all_api_keys(client),
-        _read(client, "users", client.user_pages(), member_from),
+        read_phase(client, "users", client.user_pages(), member_from),
         fetch_workspaces(client),
         api_usage(client, window, ("api_key_id",)),
     )
@@ -304,19 +304,7 @@ async def keys(client: AdminClient, window: Window) -> KeysReport:
 
 async def all_api_keys(client: AdminClient) -> list[ApiKey]:
     """Every API key, whatever its status."""
-    return await _read(client, "API keys", client.api_key_pages(), api_key_from)
-
-
-async def _read(
-    client: AdminClient, label: str, pages: AsyncIterator[list[JSON]], value: Callable[[JSON], T]
-) -> list[T]:
-    """Every item of ``pages`` made a value, as the phase ``label`` counting them."""
-    with phase(client.observer, label) as tally:
-        values: list[T] = []
-        async for page in pages:
-            values += map(value, page)
-            tally.add(len(page))
-    return values
+    return await read_phase(client, "API keys", client.api_key_pages(), api_key_from)
 
 
 async def claude_code_uses(client: AdminClient, window: Window) -> list[CodeUse]:
