@@ -64,6 +64,10 @@ class RemovalLimit:
             return int(self.amount)
         return math.floor(member_count * self.amount / 100)
 
+    def described(self, total: int) -> str:
+        """The limit as a refusal names it: ``5``, or ``10% (4)`` of ``total``."""
+        return f"{self} ({self.allowed(total)})" if self.percent else str(self)
+
     def __str__(self) -> str:
         # Exact, never rounded: a saved plan keeps the limit as the file gave it.
         if not self.percent:

@@ -347,11 +347,10 @@ def check_removal_guard(plan: Plan, current: Current, policy: Policy, force: boo
     allowed = policy.max_removals.allowed(total)
     if force or removals <= allowed:
         return
-    limit = policy.max_removals
-    shown_limit = f"{limit} ({allowed})" if limit.percent else str(limit)
     raise UnsafePlanError(
         f"plan removes {removals} of {total} members ({100 * removals / max(total, 1):.1f}%),"
-        f" over policy.max_removals {shown_limit}; review the plan or pass --force"
+        f" over policy.max_removals {policy.max_removals.described(total)};"
+        " review the plan or pass --force"
     )
 
 
@@ -368,10 +367,10 @@ def check_key_guard(plan: Plan, current: Current, policy: Policy, force: bool) -
     allowed = limit.allowed(total)
     if force or len(retiring) <= allowed:
         return
-    shown_limit = f"{limit} ({allowed})" if limit.percent else str(limit)
     raise UnsafePlanError(
         f"plan turns off {len(retiring)} of {total} active API keys, over"
-        f" policy.api_keys.max_deactivations {shown_limit}; review the plan or pass --force"
+        f" policy.api_keys.max_deactivations {limit.described(total)};"
+        " review the plan or pass --force"
     )
 
 

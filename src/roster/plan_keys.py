@@ -36,13 +36,15 @@ def plan_api_keys(
     # Keys in a workspace being archived are left out: archiving turns them off already.
     keys = [k for k in current.api_keys if k.workspace_id not in archiving]
     members = {m.id: m.email for m in current.members}
+    names = {w.id: w.name for w in current.workspaces}
     leaving = [k for k in keys if _leaves_with_its_creator(k, removed, members)]
-    entries = _removed_members_keys(desired, current, leaving, members)
+    entries = _removed_members_keys(desired, leaving, members, names)
     taken = (
         {k.id for k in leaving} if desired.policy.api_keys_of_removed_members != "keep" else set()
     )
     staying = [k for k in keys if k.id not in taken]
-    return [*entries, *_key_policy(desired.policy.api_keys, current, staying, members)]
+    policy = desired.policy.api_keys
+    return [*entries, *_key_policy(policy, current, staying, members, names)]
 
 
 def _leaves_with_its_creator(
@@ -53,7 +55,10 @@ def _leaves_with_its_creator(
 
 
 def _removed_members_keys(
-    desired: Desired, current: Current, keys: Iterable[ApiKey], members: Mapping[str, str]
+    desired: Desired,
+    keys: Iterable[ApiKey],
+    members: Mapping[str, str],
+    names: Mapping[str, str],
 ) -> list[Entry]:
     """Active keys created by people removed now or before, per
     policy.api_keys_of_removed_members."""
@@ -63,7 +68,7 @@ def _removed_members_keys(
     entries: list[Entry] = []
     for key in keys:
         owner = _owner(key, members)
-        workspace = _workspace_name(key, current)
+        workspace = _workspace_name(key, names)
         if policy == "report":
             entries.append(KeyNotice(key.id, key.name, owner, workspace))
         else:
@@ -81,7 +86,11 @@ def _removed_members_keys(
 
 
 def _key_policy(
-    policy: ApiKeyPolicy, current: Current, keys: Iterable[ApiKey], members: Mapping[str, str]
+    policy: ApiKeyPolicy,
+    current: Current,
+    keys: Iterable[ApiKey],
+    members: Mapping[str, str],
+    names: Mapping[str, str],
 ) -> list[Entry]:
     """Active keys past ``policy.api_keys``, with why: reported, or deactivated."""
     today = _day(current.read_at)
@@ -92,7 +101,7 @@ def _key_policy(
         reason = _why_listed(key, policy, current, today)
         if reason is None:
             continue
-        owner, workspace = _owner(key, members), _workspace_name(key, current)
+        owner, workspace = _owner(key, members), _workspace_name(key, names)
         minted = workspace == CLAUDE_CODE_WORKSPACE
         if policy.action == "deactivate" and not minted:
             entries.append(
@@ -150,6 +159,5 @@ def _owner(key: ApiKey, members: Mapping[str, str]) -> str:
     return members.get(creator, f"a former member ({creator})")
 
 
-def _workspace_name(key: ApiKey, current: Current) -> str:
-    names = {w.id: w.name for w in current.workspaces}
+def _workspace_name(key: ApiKey, names: Mapping[str, str]) -> str:
     return names.get(key.workspace_id or "", "Default")

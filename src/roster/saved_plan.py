@@ -51,6 +51,7 @@ from roster.errors import ConfigError, RosterError, StalePlanError, UnsafePlanEr
 from roster.files import path_problem, read_regular, write_regular
 from roster.model import ASSIGNABLE_WORKSPACE_ROLES, LIMITER_TYPES, Current, Organization
 from roster.plan import Plan, compute_plan
+from roster.plan_keys import KEY_CHANGES
 from roster.plan_trust import DIFF_OPTIONS, canonical, check_signature, signature
 
 FORMAT_VERSION = 1
@@ -235,7 +236,7 @@ def _actions(plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
-_KEY_KINDS = frozenset({"deactivate_api_key", "archive_api_key"})
+_KEY_KINDS = frozenset(KEY_CHANGES.values())
 
 
 # --- digests and snapshots -------------------------------------------------------------------
