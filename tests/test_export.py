@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from roster.config import load_config
 from roster.desired import FILE_ROLES
-from roster.export import _entry, _yaml, render_roster_file
+from roster.export import render_roster_file
 from roster.model import (
     ASSIGNABLE_WORKSPACE_ROLES,
     Current,
@@ -21,6 +21,7 @@ from roster.model import (
     WorkspaceMember,
 )
 from roster.plan import compute_plan
+from roster.yaml_writer import entry_lines, yaml_lines
 
 ORG = Organization("5f0c1d2e-0000-4000-8000-000000000001", "Acme: R&D #1")
 
@@ -101,7 +102,7 @@ def test_export_then_plan_shows_no_changes(
 def test_the_fast_path_for_plain_entries_writes_what_the_yaml_writer_does(
     email: str, role: str
 ) -> None:
-    assert _entry(email, role, "", indent=6) == _yaml({email: role}, indent=6)
+    assert entry_lines(email, role, "", indent=6) == yaml_lines({email: role}, indent=6)
 
 
 def test_a_workspace_name_with_invisible_characters_and_members_exports_as_valid_yaml(

@@ -10,19 +10,11 @@ the API, and a name that could end a comment or start a key must not set the nex
 from __future__ import annotations
 
 import functools
-import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-import yaml
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
-
-from roster.config import inline_refs, roster_schema
 from roster.desired import FILE_ROLES
 from roster.model import (
-    ASSIGNABLE_WORKSPACE_ROLES,
     CONSOLE_ONLY_ROLES,
     LIMITER_TYPES,
     Current,
@@ -31,15 +23,15 @@ from roster.model import (
 )
 from roster.plan_rate_limits import GroupNames
 from roster.plan_workspaces import is_inherited
-from roster.untrusted import is_unsafe, printable
-
-# What the YAML writer itself leaves unquoted and unescaped: checked here to skip it for speed.
-_PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+\-]*@[a-z0-9.\-]+\Z")
-# Roles a file states: plain words that YAML reads as text (unlike yes, no, null...).
-_PLAIN_ROLES = FILE_ROLES | ASSIGNABLE_WORKSPACE_ROLES
-# Editors with yaml-language-server read the schema named here, beside the file: `roster schema
-# -o DIR/roster.schema.json` writes it there.
-SCHEMA_MODELINE = "# yaml-language-server: $schema=roster.schema.json"
+from roster.yaml_writer import (
+    SCHEMA_MODELINE,
+    entry_lines,
+    flow,
+    schema_validator,
+    stateable_email,
+    yaml_lines,
+)
+from roster.yaml_writer import comment_line as _comment
 
 
 def render_roster_file(current: Current) -> str:
@@ -50,9 +42,9 @@ def render_roster_file(current: Current) -> str:
         del identity["name"]
     lines = [
         SCHEMA_MODELINE,
-        _comment(f"Exported by roster from {_flow(organization.name)} ({_flow(organization.id)})."),
+        _comment(f"Exported by roster from {flow(organization.name)} ({flow(organization.id)})."),
         "",
-        *_yaml({"organization": identity}),
+        *yaml_lines({"organization": identity}),
         "",
         "members:",
         *_member_lines(current),
@@ -84,7 +76,7 @@ def _workspace_lines(current: Current) -> list[str]:
     default_names = {w.name for w in current.workspaces if w.is_default}
     rate_limits = _RateLimits(current)
     for workspace in active:
-        named = f"{_flow(workspace.name)} ({_flow(workspace.id)})"
+        named = f"{flow(workspace.name)} ({flow(workspace.id)})"
         if not _stateable_workspace(workspace.name):
             lines.append(_comment(f"{named}: a name roster files cannot state; left unmanaged", 2))
         elif workspace.name in default_names and not workspace.is_default:
@@ -107,14 +99,16 @@ def _one_workspace(
     rate_limits: list[str],
 ) -> list[str]:
     explicit = _explicit(held, emails)
-    [empty] = _yaml({name: {}}, indent=2)
+    [empty] = yaml_lines({name: {}}, indent=2)
     if not explicit and not any(not line.lstrip().startswith("#") for line in rate_limits):
         return [empty, *rate_limits]
     # The name through the writer, the members line by line as the members section writes them.
     lines = [empty.removesuffix(" {}")]
     if explicit:
         lines.append("    members:")
-        lines += [line for email, role in explicit.items() for line in _entry(email, role, "", 6)]
+        lines += [
+            line for email, role in explicit.items() for line in entry_lines(email, role, "", 6)
+        ]
     return lines + rate_limits
 
 
@@ -141,14 +135,14 @@ class _RateLimits:
             if values:
                 given[name] = values
             comments += [
-                _comment(f"{_flow(name)} {_flow(k)}: {v}  (roster files cannot state it here)", 4)
+                _comment(f"{flow(name)} {flow(k)}: {v}  (roster files cannot state it here)", 4)
                 for k, v in odd.items()
             ]
         if not given and not comments:
             return []
         if not given:
             return ["    # rate limits a file cannot state, left unmanaged:", *comments]
-        return [*_yaml({"rate_limits": given}, indent=4), *comments]
+        return [*yaml_lines({"rate_limits": given}, indent=4), *comments]
 
 
 def _stateable_limits(overrides: Mapping[str, int]) -> tuple[dict[str, int], dict[str, int]]:
@@ -185,95 +179,30 @@ def _member_lines(current: Current) -> list[str]:
 def _listed(email: str, role: str) -> bool:
     """Whether the members section lists ``email`` (rather than a comment about it)."""
     file_role = "admin" if role in CONSOLE_ONLY_ROLES else role
-    return file_role in FILE_ROLES and _stateable(email)
+    return file_role in FILE_ROLES and stateable_email(email)
 
 
 def _member(email: str, role: str, note: str) -> list[str]:
     file_role = "admin" if role in CONSOLE_ONLY_ROLES else role
     if file_role not in FILE_ROLES:
         why = "a role roster files cannot state"
-        return [_comment(f"{_flow(email)}: {_flow(role)}  ({why}; left unmanaged)", 2)]
-    if not _stateable(email):
+        return [_comment(f"{flow(email)}: {flow(role)}  ({why}; left unmanaged)", 2)]
+    if not stateable_email(email):
         why = "an address roster files cannot state"
-        return [_comment(f"{_flow(email)}: {_flow(role)}  ({why}; left unmanaged)", 2)]
+        return [_comment(f"{flow(email)}: {flow(role)}  ({why}; left unmanaged)", 2)]
     comment = "invited, not yet accepted" if note else ""
     if role != file_role:
-        comment = f"{_flow(role)} in the Console"
-    return _entry(email, file_role, comment)
-
-
-def _entry(email: str, role: str, comment: str, indent: int = 2) -> list[str]:
-    """One ``email: role`` line (more, for a key YAML writes in its long form), and a comment."""
-    if _PLAIN_EMAIL.match(email) and role in _PLAIN_ROLES:
-        lines = [f"{' ' * indent}{email}: {role}"]  # what the YAML writer gives, without its cost
-    else:
-        lines = _yaml({email: role}, indent=indent)
-    if comment:
-        lines[-1] += "  " + _comment(comment)
-    return lines
-
-
-# --- the YAML writer ----------------------------------------------------------------------------
-
-
-def _yaml(data: Mapping[str, Any], indent: int = 0) -> list[str]:
-    """``data`` as block YAML lines, indented; any text that could act on a terminal or editor
-    (control, bidirectional or invisible characters) is written as a double-quoted escape."""
-    odd = any(is_unsafe(char) for text in _texts(data) for char in text)
-    dumped = yaml.safe_dump(
-        dict(data),
-        sort_keys=False,
-        allow_unicode=not odd,
-        default_style='"' if odd else None,
-        width=math.inf,
-    )
-    return [" " * indent + line for line in dumped.splitlines()]
-
-
-def _flow(text: str) -> str:
-    """``text`` as a one-line YAML scalar for a comment to quote: as the writer would put it
-    when it is printable, else double-quoted with every odd character escaped."""
-    odd = not text.isprintable()
-    style = '"' if odd else None
-    dumped = yaml.safe_dump(text, default_style=style, allow_unicode=not odd, width=math.inf)
-    return dumped.splitlines()[0]  # a plain scalar is followed by the document-end line
-
-
-def _comment(text: str, indent: int = 0) -> str:
-    # ``printable`` too: a comment ends at a line break, and no quoted name may carry one.
-    return " " * indent + "# " + printable(text)
-
-
-def _texts(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _texts(key)
-            yield from _texts(item)
-
-
-@functools.cache
-def _validator(*where: str) -> Draft202012Validator:
-    schema: Any = inline_refs(roster_schema())
-    for step in where:
-        schema = schema[step]
-    return Draft202012Validator(schema)
-
-
-@functools.cache
-def _stateable(email: str) -> bool:
-    """Whether the schema accepts ``email`` (the API holds some addresses it does not)."""
-    return bool(_validator("properties", "members", "propertyNames").is_valid(email))
+        comment = f"{flow(role)} in the Console"
+    return entry_lines(email, file_role, comment)
 
 
 @functools.cache
 def _stateable_group(name: str) -> bool:
     """Whether the schema accepts ``name`` as a rate-limit group's name."""
     where = ("properties", "workspaces", "additionalProperties", "properties", "rate_limits")
-    return bool(_validator(*where, "propertyNames").is_valid(name))
+    return bool(schema_validator(*where, "propertyNames").is_valid(name))
 
 
 def _stateable_workspace(name: str) -> bool:
     """Whether the schema accepts ``name`` as a workspace name."""
-    return bool(_validator("properties", "workspaces", "propertyNames").is_valid(name))
+    return bool(schema_validator("properties", "workspaces", "propertyNames").is_valid(name))
