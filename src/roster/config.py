@@ -13,6 +13,7 @@ import gc
 import importlib.resources
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -33,7 +34,19 @@ from yaml.events import AliasEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
-from roster.desired import Desired, DesiredWorkspace, Location, OrganizationRef, Policy
+from roster.desired import (
+    DEFAULT_RULE_ROLE,
+    DEFAULT_SYNC_REMOVALS,
+    Desired,
+    DesiredWorkspace,
+    GroupOverride,
+    GroupRule,
+    GroupSync,
+    Location,
+    OrganizationRef,
+    Policy,
+    RemovalLimit,
+)
 from roster.errors import ConfigError, Problem
 from roster.fastload import PLAIN_WHOLE_NUMBER, compiled_validator, sound_data
 from roster.files import not_regular, open_regular, path_problem
@@ -45,13 +58,17 @@ from roster.plan_workspaces import DEFAULT_WORKSPACE
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_NESTING = 32
 ROSTER_SUFFIXES = (".yaml", ".yml")
-SECTIONS_IN_ONE_FILE = ("organization", "policy")
+SECTIONS_IN_ONE_FILE = ("organization", "policy", "groups")
+# What a generated file may give: the rest is written by hand, in the other files.
+GENERATED_SECTIONS = frozenset({"generated", "members", "workspaces"})
 SCHEMA_NAME = "roster.schema.json"
 DEFAULT_RATE_LIMITS = (
     "workspace 'Default': the Default workspace always has the organization's rate limits;"
     " set rate limits on another workspace"
 )
 
+# The top-level key that marks a file sync-groups wrote, which sync-groups itself does not read.
+_GENERATED_MARK = re.compile(r"^generated:", re.MULTILINE)
 # A key or value's place in a document: ("members", "alice@example.com"), ("policy", "ignore", 0).
 Where = tuple[str | int, ...]
 Position = tuple[int, int]
@@ -63,7 +80,7 @@ _ALLOWED_TAGS = _PLAIN_TAGS | {"tag:yaml.org,2002:timestamp"}
 _INT_TAG = "tag:yaml.org,2002:int"
 
 
-def load_config(paths: Sequence[Path]) -> Desired:
+def load_config(paths: Sequence[Path], *, generated: bool = True) -> Desired:
     """Read, validate and merge the roster files at ``paths`` (files, or directories of them).
 
     Sound files are read at the speed of the parser (``roster.fastload``); when anything is
@@ -80,6 +97,8 @@ def load_config(paths: Sequence[Path]) -> Desired:
                 texts.append((path, _read_text(path)))
             except ConfigError as error:
                 problems.extend(error.problems)
+        if not generated:
+            texts = [(path, text) for path, text in texts if not _GENERATED_MARK.search(text)]
         if not problems and (sound := _load_sound(texts)) is not None:
             return sound
         documents, complete = [], not problems
@@ -117,8 +136,9 @@ def _load_sound(texts: Sequence[tuple[Path, str]]) -> Desired | None:
         data = sound_data(text)
         if data is None or not _sound_validator()(data):
             return None
-        if _names_rate_limits(data):
-            # Rate-limit groups are checked at plan time, and their problems need a place.
+        if _needs_places(data):
+            # Rate-limit groups are checked at plan time, group rules against the directory,
+            # and what a generated file gives may be overridden: each needs its place.
             loaded = _load_document(path, text)
             if loaded.problems or not loaded.usable:
                 return None
@@ -131,7 +151,9 @@ def _load_sound(texts: Sequence[tuple[Path, str]]) -> Desired | None:
         return None
 
 
-def _names_rate_limits(data: Mapping[str, Any]) -> bool:
+def _needs_places(data: Mapping[str, Any]) -> bool:
+    if "groups" in data or "generated" in data:
+        return True
     workspaces = data.get("workspaces") or {}
     return any("rate_limits" in section for section in workspaces.values())
 
@@ -727,6 +749,13 @@ class _Merge:
     refused: set[str] = field(default_factory=set)
     # False when a file was left out: a workspace member missing from 'members' may be in it.
     complete: bool = True
+    # Where each workspace member is listed, by (workspace, email).
+    workspace_member_at: dict[tuple[str, str], tuple[_Document, Where]] = field(
+        default_factory=dict
+    )
+    # People a generated file gives that another file lists (or policy.ignore matches).
+    overridden: set[str] = field(default_factory=set)
+    overrides: list[GroupOverride] = field(default_factory=list)
 
     def sections_of(self, document: _Document) -> None:
         for name in SECTIONS_IN_ONE_FILE:
@@ -758,9 +787,110 @@ class _Merge:
             self.members[email] = sys.intern(role)  # a few roles, held once each
             self.listed_at[email] = (document, where)
 
+    def generated_members_of(self, document: _Document, policy: Policy) -> None:
+        """A generated file's members: a person another file lists is left to that file."""
+        for name in document.data:
+            if name not in GENERATED_SECTIONS:
+                self.add(document, (name,), f"'{name}' cannot be given in a generated file")
+        for listed, role in document.data.get("members", {}).items():
+            email, where = listed.lower(), ("members", listed)
+            first = self.listed_at.get(email)
+            if first is not None and "generated" not in first[0].data:
+                self.overridden.add(email)
+                self.overrides.append(self.override(document, where, role, first, email))
+            elif first is None and policy.ignores(email):
+                self.overridden.add(email)
+                self.overrides.append(GroupOverride(email, role, self.place(document, where)))
+            else:
+                self.member(document, listed, role, policy)
+
+    def override(
+        self,
+        document: _Document,
+        where: Where,
+        role: str,
+        first: tuple[_Document, Where],
+        email: str,
+        *,
+        workspace: str = "",
+        file_role: str | None = None,
+    ) -> GroupOverride:
+        return GroupOverride(
+            email,
+            role,
+            self.place(document, where),
+            file_role if file_role is not None else self.members[email],
+            self.place(*first),
+            workspace,
+        )
+
+    @staticmethod
+    def place(document: _Document, where: Where) -> Location:
+        return (document.path, *document.key_position(where))
+
     def workspaces_of(self, document: _Document) -> None:
         for name, section in document.data.get("workspaces", {}).items():
             self.workspace(document, name, section)
+
+    def generated_workspaces_of(self, document: _Document) -> None:
+        """A generated file's workspace members, added to what the other files give."""
+        for name, section in document.data.get("workspaces", {}).items():
+            where = ("workspaces", name)
+            for key in section:
+                if key != "members":
+                    self.add(
+                        document, (*where, key), f"'{key}' cannot be given in a generated file"
+                    )
+            given = self.workspaces.get(name)
+            if given is not None and given.archived:
+                first = self.workspace_at[name]
+                self.add(
+                    document,
+                    where,
+                    f"workspace '{name}' is archived at {first}; the group"
+                    " rules cannot give it members",
+                )
+                continue
+            if given is None:
+                self.workspace_at[name] = document.located(where)
+            members = dict(given.members) if given is not None else {}
+            for listed, role in section.get("members", {}).items():
+                self.generated_workspace_member(
+                    document, (*where, "members", listed), role, members
+                )
+            self.workspaces[name] = DesiredWorkspace(
+                name,
+                MappingProxyType(members),
+                False,
+                given.rate_limits if given is not None else None,
+                given.rate_limits_at if given is not None else {},
+            )
+
+    def generated_workspace_member(
+        self, document: _Document, where: Where, role: str, members: dict[str, str]
+    ) -> None:
+        email, name = str(where[-1]).lower(), str(where[1])
+        if email in self.overridden or email in self.refused:
+            return  # the other file's entry, or policy.ignore, decides; the plan says so
+        if email in members:
+            first = self.workspace_member_at.get((name, email))
+            if first is None or "generated" in first[0].data:
+                self.add(document, where, f"{where[-1]} is listed twice in workspace '{name}'")
+            else:
+                self.overrides.append(
+                    self.override(
+                        document,
+                        where,
+                        role,
+                        first,
+                        email,
+                        workspace=name,
+                        file_role=members[email],
+                    )
+                )
+        elif self.workspace_member_ok(document, where, role):
+            members[email] = sys.intern(role)
+            self.workspace_member_at[(name, email)] = (document, where)
 
     def workspace(self, document: _Document, name: str, section: Mapping[str, Any]) -> None:
         where = ("workspaces", name)
@@ -776,6 +906,7 @@ class _Merge:
                 self.add(document, member_where, f"{listed} is listed twice in workspace '{name}'")
             elif self.workspace_member_ok(document, member_where, role):
                 members[listed.lower()] = sys.intern(role)
+                self.workspace_member_at[(name, listed.lower())] = (document, member_where)
         archived = bool(section.get("archived", False))
         if archived and members:
             self.add(document, where, f"workspace '{name}' is archived: it cannot list members")
@@ -854,17 +985,24 @@ def _merge(documents: Sequence[_Document], *, complete: bool) -> Desired:
     """The documents as one ``Desired``; ``complete`` is False when a file was left out.
 
     Each stage goes on after a problem, keeping the first of two entries, so that one run tells
-    every problem; what a refused entry would have made wrong later is not told again.
+    every problem; what a refused entry would have made wrong later is not told again. Files
+    written by hand come first: what they give wins over what a generated file gives.
     """
     merge = _Merge(complete=complete)
+    by_hand = [document for document in documents if "generated" not in document.data]
+    generated = [document for document in documents if "generated" in document.data]
     for document in documents:
         merge.sections_of(document)
     # The policy comes first: whether a member may be listed depends on policy.ignore.
     policy = Policy.from_data(merge.section_value("policy") or {})
-    for document in documents:
+    for document in by_hand:
         merge.members_of(document, policy)
-    for document in documents:
+    for document in generated:
+        merge.generated_members_of(document, policy)
+    for document in by_hand:
         merge.workspaces_of(document)
+    for document in generated:
+        merge.generated_workspaces_of(document)
     merge.raise_problems(documents)
     organization = merge.section_value("organization")
     return Desired(
@@ -872,6 +1010,29 @@ def _merge(documents: Sequence[_Document], *, complete: bool) -> Desired:
         policy=policy,
         organization=_organization(organization) if organization is not None else None,
         workspaces=MappingProxyType(dict(sorted(merge.workspaces.items()))),
+        group_overrides=tuple(merge.overrides),
+        groups=_group_sync(merge.sections["groups"]) if "groups" in merge.sections else None,
+    )
+
+
+def _group_sync(given: tuple[_Document, Any]) -> GroupSync:
+    document, section = given
+    rules = tuple(
+        GroupRule(
+            group=rule["group"],
+            role=rule.get("role", DEFAULT_RULE_ROLE),
+            workspaces=MappingProxyType(dict(rule.get("workspaces", {}))),
+            at=(document.path, *document.values.get(("groups", "rules", index, "group"), (1, 1))),
+        )
+        for index, rule in enumerate(section["rules"])
+    )
+    limit = section.get("max_removals")
+    return GroupSync(
+        source=MappingProxyType(dict(section["source"])),
+        rules=rules,
+        output=section["output"],
+        file=document.path,
+        max_removals=DEFAULT_SYNC_REMOVALS if limit is None else RemovalLimit.parse(limit),
     )
 
 

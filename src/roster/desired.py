@@ -229,6 +229,77 @@ class DesiredWorkspace:
         )
 
 
+DEFAULT_RULE_ROLE = "user"
+# A broken bind or an emptied group drops most people; ordinary churn drops a few.
+DEFAULT_SYNC_REMOVALS = RemovalLimit(25, percent=True)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRule:
+    """``group`` (a name the source knows it by) gives ``role`` and these workspace roles."""
+
+    group: str
+    role: str = DEFAULT_RULE_ROLE
+    workspaces: Mapping[str, str] = field(default_factory=dict)
+    at: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSync:
+    """A roster file's ``groups`` section: the source, the rules, and the file they generate
+    (``output``, relative to ``file``, the roster file that gives the section)."""
+
+    source: Mapping[str, Any]
+    rules: tuple[GroupRule, ...]
+    output: str
+    file: str
+    max_removals: RemovalLimit = DEFAULT_SYNC_REMOVALS
+
+
+@dataclass(frozen=True, slots=True)
+class GroupOverride:
+    """An entry of a generated file that another roster file overrides: the same person (in
+    ``workspace``, or in the organization when it is empty), given ``file_role`` at ``file_at``;
+    or, with ``file_role`` empty, matched by ``policy.ignore``."""
+
+    email: str
+    group_role: str
+    group_at: Location
+    file_role: str = ""
+    file_at: Location | None = None
+    workspace: str = ""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "workspace": self.workspace,
+            "group_role": self.group_role,
+            "group_at": list(self.group_at),
+            "file_role": self.file_role,
+            "file_at": None if self.file_at is None else list(self.file_at),
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> GroupOverride:
+        file_at = data["file_at"]
+        return cls(
+            email=data["email"],
+            group_role=data["group_role"],
+            group_at=_location(data["group_at"]),
+            file_role=data["file_role"],
+            file_at=None if file_at is None else _location(file_at),
+            workspace=data["workspace"],
+        )
+
+
+def _location(value: Any) -> Location:
+    file, line, column = value
+    if not (isinstance(file, str) and isinstance(line, int) and isinstance(column, int)):
+        raise ValueError(f"not a location: {value!r}")
+    return file, line, column
+
+
 @dataclass(frozen=True, slots=True)
 class Desired:
     """Every member the roster files list (lower-case email -> role), and the policy they set."""
@@ -237,6 +308,9 @@ class Desired:
     policy: Policy = Policy()
     organization: OrganizationRef | None = None
     workspaces: Mapping[str, DesiredWorkspace] = field(default_factory=dict)
+    # What generated files give that other files override; the group rules (``groups``).
+    group_overrides: tuple[GroupOverride, ...] = field(default=(), compare=False)
+    groups: GroupSync | None = field(default=None, compare=False)
 
     @property
     def names_rate_limits(self) -> bool:

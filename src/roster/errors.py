@@ -17,7 +17,8 @@ a user never sees a traceback for a known failure.
     │   ├── ConnectionFailedError    no HTTP answer at all (refused, dropped, timed out)
     │   └── UnexpectedAnswerError    an answer roster cannot read (a field missing or not text)
     ├── UnsafePlanError        a safety guard refused the plan (exit code 3)
-    └── StalePlanError         a saved plan no longer matches the organization
+    ├── StalePlanError         a saved plan no longer matches the organization
+    └── SourceError            a directory source could not be read (sync-groups)
 """
 
 from __future__ import annotations
@@ -186,3 +187,8 @@ class StalePlanError(RosterError):
     def __init__(self, message: str, drift: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.drift = tuple(drift)
+
+
+class SourceError(RosterError):
+    """A directory source could not be read: a failed bind, a wrong base DN, a TLS failure, an
+    unknown group, an entry without an email. The message names the source, never its secret."""

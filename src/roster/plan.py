@@ -23,7 +23,7 @@ from roster.changes import (
     Unmanaged,
     Waiting,
 )
-from roster.desired import Desired, OrganizationRef, Policy
+from roster.desired import Desired, GroupOverride, OrganizationRef, Policy
 from roster.errors import UnsafePlanError
 from roster.model import CONSOLE_ONLY_ROLES, SETTABLE_ROLES, Current, Invite, Member, Organization
 from roster.plan_keys import plan_api_keys
@@ -64,7 +64,9 @@ ROLE_RIGHTS: Mapping[str, frozenset[str]] = {
 }
 
 
-Outcome: TypeAlias = Change | Unmanaged | HeldBack | Waiting | KeyNotice | RateLimitNotice | None
+Outcome: TypeAlias = (
+    Change | Unmanaged | HeldBack | Waiting | KeyNotice | RateLimitNotice | GroupOverride | None
+)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -78,6 +80,8 @@ class Plan:
     waiting: tuple[Waiting, ...] = ()
     api_keys: tuple[KeyNotice, ...] = ()
     rate_limits: tuple[RateLimitNotice, ...] = ()
+    # Entries of generated files that other roster files override (explicit entries win).
+    group_overrides: tuple[GroupOverride, ...] = ()
 
     def __post_init__(self) -> None:
         # Sorting here makes equal inputs give equal plans, whatever order they arrived in.
@@ -87,6 +91,8 @@ class Plan:
         object.__setattr__(self, "waiting", tuple(sorted(self.waiting, key=_waiting_key)))
         object.__setattr__(self, "api_keys", tuple(sorted(self.api_keys, key=_key_key)))
         object.__setattr__(self, "rate_limits", tuple(sorted(self.rate_limits, key=_notice_key)))
+        overrides = tuple(sorted(self.group_overrides, key=_override_key))
+        object.__setattr__(self, "group_overrides", overrides)
 
     @classmethod
     def of(cls, organization: Organization, outcomes: Iterable[Outcome]) -> Plan:
@@ -99,6 +105,7 @@ class Plan:
             waiting=tuple(o for o in found if isinstance(o, Waiting)),
             api_keys=tuple(o for o in found if isinstance(o, KeyNotice)),
             rate_limits=tuple(o for o in found if isinstance(o, RateLimitNotice)),
+            group_overrides=tuple(o for o in found if isinstance(o, GroupOverride)),
         )
 
     def __repr__(self) -> str:
@@ -140,6 +147,7 @@ class Plan:
             "waiting": [entry.data for entry in self.waiting],
             "api_keys": [notice.data for notice in self.api_keys],
             "rate_limits": [notice.data for notice in self.rate_limits],
+            "group_overrides": [override.data for override in self.group_overrides],
             "summary": dict(self.summary),
         }
 
@@ -154,6 +162,10 @@ def _waiting_key(entry: Waiting) -> tuple[str, str]:
 
 def _key_key(notice: KeyNotice) -> tuple[str, str]:
     return notice.owner, notice.key_id
+
+
+def _override_key(override: GroupOverride) -> tuple[str, str]:
+    return override.workspace, override.email
 
 
 def _notice_key(notice: RateLimitNotice) -> tuple[str, str, str, str]:
@@ -187,7 +199,8 @@ def compute_plan(desired: Desired, current: Current) -> Plan:
     keys = plan_api_keys(desired, current, removed, workspaces)
     rate_limits = plan_rate_limits(desired, current)
     leaving = [_leaving_workspaces(o, current) for o in organization]
-    return Plan.of(current.organization, [*leaving, *workspaces, *keys, *rate_limits])
+    overrides = desired.group_overrides
+    return Plan.of(current.organization, [*leaving, *workspaces, *keys, *rate_limits, *overrides])
 
 
 def _leaving_workspaces(outcome: Outcome, current: Current) -> Outcome:

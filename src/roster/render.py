@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from roster.changes import LimitStep
+from roster.desired import GroupOverride, Location
 from roster.plan import (
     Change,
     ChangeKind,
@@ -76,6 +77,7 @@ def render_text(plan: Plan, *, color: bool) -> str:
         [_header(plan, paint)],
         [line for change in plan.changes for line in _change_lines(change, paint)],
         _rate_limit_section(plan.rate_limits),
+        group_override_section(plan.group_overrides),
         _held_back_section(plan.held_back),
         _waiting_section(plan.waiting),
         _key_section(plan.api_keys),
@@ -191,6 +193,28 @@ def _notice_line(notice: RateLimitNotice) -> str:
     return _NOTICE_WORDS[notice.reason].format(**shown, limit_words=words)
 
 
+def group_override_section(overrides: tuple[GroupOverride, ...]) -> list[str]:
+    if not overrides:
+        return []
+    heading = "Group rules overridden by roster files (their entries win, workspaces included):"
+    return [heading] + [f"  ! {_override_line(override)}" for override in overrides]
+
+
+def _override_line(override: GroupOverride) -> str:
+    email = printable(override.email)
+    given = f"{printable(override.group_role)} from the group rules ({_at(override.group_at)})"
+    if override.file_at is None:
+        return f"{email}: policy.ignore matches it; {given} left out"
+    held = f"{printable(override.file_role)} in {_at(override.file_at)}"
+    if override.workspace:
+        return f"{email} in {printable(override.workspace)}: {held}, not {given}"
+    return f"{email}: {held}, not {given}"
+
+
+def _at(location: Location) -> str:
+    return printable(f"{location[0]}:{location[1]}")
+
+
 def _held_back_section(held_back: tuple[HeldBack, ...]) -> list[str]:
     if not held_back:
         return []
@@ -268,7 +292,7 @@ def _unmanaged_line(account: Unmanaged) -> str:
 
 def _summary_line(plan: Plan) -> str:
     if plan.is_empty:
-        shown = plan.unmanaged or plan.held_back or plan.rate_limits
+        shown = plan.unmanaged or plan.held_back or plan.rate_limits or plan.group_overrides
         return EMPTY_MESSAGE if not shown else "No changes."
     summary = plan.summary
     manual = f"{summary['manual']} manual action{'' if summary['manual'] == 1 else 's'}"

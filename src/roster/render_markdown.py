@@ -22,6 +22,7 @@ from roster.render import (
     _unmanaged_section,
     _waiting_section,
     describe,
+    group_override_section,
     sign_of,
 )
 from roster.untrusted import markdown_text, printable
@@ -121,6 +122,7 @@ def _sections(plan: Plan) -> list[_Section]:
         ("API keys of removed members", _key_section(plan.api_keys)),
         ("API keys past the key policy", _key_policy_section(plan.api_keys)),
         ("Rate limits to look at", _rate_limit_section(plan.rate_limits)),
+        ("Group rules overridden", group_override_section(plan.group_overrides)),
         ("Unmanaged", _unmanaged_section(plan.unmanaged)),
     ]
     notices = [_notice_section(title, lines) for title, lines in others if lines]

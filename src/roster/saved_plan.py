@@ -39,6 +39,7 @@ from roster.desired import (
     MAX_KEY_DAYS,
     Desired,
     DesiredWorkspace,
+    GroupOverride,
     KeyAgeAction,
     KeyPolicy,
     OrganizationRef,
@@ -432,7 +433,14 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
         waiting=tuple(Waiting(**w) for w in data["waiting"]),
         api_keys=tuple(_key_notice(k) for k in data["api_keys"]),
         rate_limits=tuple(_rate_limit_notice(n) for n in data.get("rate_limits", ())),
+        group_overrides=tuple(_group_override(o) for o in data.get("group_overrides", ())),
     )
+
+
+def _group_override(data: Mapping[str, Any]) -> GroupOverride:
+    override = GroupOverride.from_data(data)
+    _check_texts(override.data, ("email", "workspace", "group_role", "file_role"))
+    return override
 
 
 def _change(data: Mapping[str, Any]) -> Change:
