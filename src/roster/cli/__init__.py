@@ -73,6 +73,10 @@ COMMANDS = {
         "roster.cli.keys",
         "Every API key: workspace, owner, created, age, expiry, status and last use.",
     ),
+    "sync-groups": (
+        "roster.cli.groups",
+        "Write the roster file the directory's groups give, by the files' group rules.",
+    ),
     "emulator": (
         "roster.cli.emulator",
         "An in-memory Admin API emulator, for trying roster without touching a real organization.",
