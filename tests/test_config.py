@@ -80,7 +80,12 @@ BAD_FILES = [
     ("admin-as-policy.yaml", None, 2, "policy.unmanaged: 'admin' is not one of: report, remove"),
     ("admin-in-protected.yaml", None, 4, "policy.protected[1]: 'admin' is not a valid email"),
     ("role-as-list.yaml", None, 2, "a list is not a valid role"),
-    ("unknown-top-key.yaml", None, 3, "unknown key 'member' at the top level; allowed: generated, groups, members,"),
+    (
+        "unknown-top-key.yaml",
+        None,
+        3,
+        "unknown key 'member' at the top level; allowed: generated, groups, members,",
+    ),
     (
         "unknown-policy-key.yaml",
         None,

@@ -116,7 +116,11 @@ def write_generated(result: SyncResult) -> None:
 
 def _reader(kind: str) -> Reader:
     module, name = READERS[kind]
-    reader: Reader = getattr(importlib.import_module(module), name)
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        raise SourceError(f"{kind}: this installation cannot read it ({error})") from None
+    reader: Reader = getattr(loaded, name)
     return reader
 
 
