@@ -176,3 +176,18 @@ def test_each_export_example_is_in_sync_and_plans(
     result = CliRunner().invoke(main, ["plan", "--sandbox", "--quiet", "."])
     assert result.exit_code == 0, result.stderr
     assert "+ invite ann@example.com as developer" in result.stdout
+
+
+def test_a_hand_workspace_line_for_a_generated_member_does_not_stop_the_next_sync(
+    team: Path,
+) -> None:
+    assert sync(team, "-q")[0] == 0
+    roster = team / "roster.yaml"
+    roster.write_text(
+        roster.read_text()
+        + "workspaces:\n  Ops:\n    members:\n      bob@example.com: workspace_admin\n"
+    )
+    assert dict(load_config([team]).workspaces["Ops"].members) == {
+        "bob@example.com": "workspace_admin"
+    }
+    assert sync(team, "-q")[0] == 0

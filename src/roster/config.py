@@ -97,11 +97,13 @@ def load_config(paths: Sequence[Path], *, generated: bool = True) -> Desired:
                 texts.append((path, _read_text(path)))
             except ConfigError as error:
                 problems.extend(error.problems)
+        # Without its generated files, a workspace member may be listed in one of them.
+        whole = generated or not any(_GENERATED_MARK.search(text) for _, text in texts)
         if not generated:
             texts = [(path, text) for path, text in texts if not _GENERATED_MARK.search(text)]
-        if not problems and (sound := _load_sound(texts)) is not None:
+        if not problems and (sound := _load_sound(texts, whole)) is not None:
             return sound
-        documents, complete = [], not problems
+        documents, complete = [], not problems and whole
         for path, text in texts:
             try:
                 loaded = _load_document(path, text)
@@ -130,7 +132,7 @@ def _in_file_order(problems: Iterable[Problem], order: Sequence[str]) -> list[Pr
     )
 
 
-def _load_sound(texts: Sequence[tuple[Path, str]]) -> Desired | None:
+def _load_sound(texts: Sequence[tuple[Path, str]], whole: bool = True) -> Desired | None:
     documents = []
     for path, text in texts:
         data = sound_data(text)
@@ -146,7 +148,7 @@ def _load_sound(texts: Sequence[tuple[Path, str]]) -> Desired | None:
         else:
             documents.append(_Document(str(path), data, {}, {}))
     try:
-        return _merge(documents, complete=True)
+        return _merge(documents, complete=whole)
     except ConfigError:  # a problem across files: the careful path locates it
         return None
 
