@@ -254,7 +254,7 @@ def test_plan_counts_summary_and_data() -> None:
     data = plan.data
     assert list(data) == [
         "format_version", "organization", "changes", "manual", "unmanaged", "held_back",
-        "waiting", "api_keys", "rate_limits", "summary",
+        "waiting", "api_keys", "rate_limits", "group_overrides", "summary",
     ]  # fmt: skip
     assert data["organization"] == {"id": ACME.id, "name": "Acme"}
     assert [c["kind"] for c in data["changes"]] == ["invite", "update_role"]

@@ -191,3 +191,22 @@ def test_a_hand_workspace_line_for_a_generated_member_does_not_stop_the_next_syn
         "bob@example.com": "workspace_admin"
     }
     assert sync(team, "-q")[0] == 0
+
+
+def test_a_saved_plan_keeps_what_the_hand_entries_override() -> None:
+    from roster.desired import GroupOverride
+    from roster.model import Organization
+    from roster.plan import Plan
+    from roster.saved_plan import plan_from_data
+
+    overrides = (
+        GroupOverride("ann@example.com", "developer", ("g.yaml", 12, 3), "user", ("r.yaml", 3, 3)),
+        GroupOverride("svc@example.com", "user", ("g.yaml", 14, 3)),
+        GroupOverride(
+            "bob@example.com", "workspace_user", ("g.yaml", 20, 7), "workspace_admin",
+            ("r.yaml", 9, 7), "Research",
+        ),
+    )  # fmt: skip
+    plan = Plan(Organization("org", "Org"), group_overrides=overrides)
+    assert plan_from_data(plan.data) == plan
+    assert plan_from_data(plan.data).group_overrides == plan.group_overrides
