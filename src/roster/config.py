@@ -98,9 +98,10 @@ def load_config(paths: Sequence[Path], *, generated: bool = True) -> Desired:
             except ConfigError as error:
                 problems.extend(error.problems)
         # Without its generated files, a workspace member may be listed in one of them.
-        whole = generated or not any(_GENERATED_MARK.search(text) for _, text in texts)
+        made = {path for path, text in texts if _GENERATED_MARK.search(text)}
+        whole = generated or not made
         if not generated:
-            texts = [(path, text) for path, text in texts if not _GENERATED_MARK.search(text)]
+            texts = [(path, text) for path, text in texts if path not in made]
         if not problems and (sound := _load_sound(texts, whole)) is not None:
             return sound
         documents, complete = [], not problems and whole
@@ -360,6 +361,17 @@ class _Document:
 
     def located(self, where: Where) -> str:
         return f"{self.path}:{self.key_position(where)[0]}"
+
+    def key_place(self, where: Where) -> Location:
+        return (self.path, *self.key_position(where))
+
+    def value_place(self, where: Where) -> Location:
+        return (self.path, *self.values.get(where, (1, 1)))
+
+    @property
+    def is_generated(self) -> bool:
+        """Whether ``roster sync-groups`` wrote it (it gives ``generated``)."""
+        return "generated" in self.data
 
 
 @dataclass(frozen=True, slots=True)
@@ -797,12 +809,12 @@ class _Merge:
         for listed, role in document.data.get("members", {}).items():
             email, where = listed.lower(), ("members", listed)
             first = self.listed_at.get(email)
-            if first is not None and "generated" not in first[0].data:
+            if first is not None and not first[0].is_generated:
                 self.overridden.add(email)
                 self.overrides.append(self.override(document, where, role, first, email))
             elif first is None and policy.ignores(email):
                 self.overridden.add(email)
-                self.overrides.append(GroupOverride(email, role, self.place(document, where)))
+                self.overrides.append(GroupOverride(email, role, document.key_place(where)))
             else:
                 self.member(document, listed, role, policy)
 
@@ -820,15 +832,11 @@ class _Merge:
         return GroupOverride(
             email,
             role,
-            self.place(document, where),
+            document.key_place(where),
             file_role if file_role is not None else self.members[email],
-            self.place(*first),
+            first[0].key_place(first[1]),
             workspace,
         )
-
-    @staticmethod
-    def place(document: _Document, where: Where) -> Location:
-        return (document.path, *document.key_position(where))
 
     def workspaces_of(self, document: _Document) -> None:
         for name, section in document.data.get("workspaces", {}).items():
@@ -876,7 +884,7 @@ class _Merge:
             return  # the other file's entry, or policy.ignore, decides; the plan says so
         if email in members:
             first = self.workspace_member_at.get((name, email))
-            if first is None or "generated" in first[0].data:
+            if first is None or first[0].is_generated:
                 self.add(document, where, f"{where[-1]} is listed twice in workspace '{name}'")
             else:
                 self.overrides.append(
@@ -931,7 +939,7 @@ class _Merge:
         elif name == DEFAULT_WORKSPACE:
             self.add(document, at, DEFAULT_RATE_LIMITS)
         limits = {group: MappingProxyType(dict(values)) for group, values in listed.items()}
-        places = {g: (document.path, *document.key_position((*at, g))) for g in listed}
+        places = {g: document.key_place((*at, g)) for g in listed}
         return MappingProxyType(limits), places
 
     def workspace_member_ok(self, document: _Document, where: Where, role: str) -> bool:
@@ -991,8 +999,8 @@ def _merge(documents: Sequence[_Document], *, complete: bool) -> Desired:
     written by hand come first: what they give wins over what a generated file gives.
     """
     merge = _Merge(complete=complete)
-    by_hand = [document for document in documents if "generated" not in document.data]
-    generated = [document for document in documents if "generated" in document.data]
+    by_hand = [document for document in documents if not document.is_generated]
+    generated = [document for document in documents if document.is_generated]
     for document in documents:
         merge.sections_of(document)
     # The policy comes first: whether a member may be listed depends on policy.ignore.
@@ -1024,7 +1032,7 @@ def _group_sync(given: tuple[_Document, Any]) -> GroupSync:
             group=rule["group"],
             role=rule.get("role", DEFAULT_RULE_ROLE),
             workspaces=MappingProxyType(dict(rule.get("workspaces", {}))),
-            at=(document.path, *document.values.get(("groups", "rules", index, "group"), (1, 1))),
+            at=document.value_place(("groups", "rules", index, "group")),
         )
         for index, rule in enumerate(section["rules"])
     )

@@ -97,9 +97,10 @@ def compute_sync(
     rules_file = os.path.relpath(sync.file, output.parent)
     text = render_generated(resolution, Path(rules_file).as_posix())
     previous = _previous_text(output)
-    result = _compared(output, text, previous, resolution)
+    before = _members_of(previous, output)
+    result = _compared(output, text, previous, before, resolution)
     if not force:
-        _check_removals(sync, result, _members_of(previous, output))
+        _check_removals(sync, result, before)
     return result
 
 
@@ -152,8 +153,13 @@ def _members_of(text: str | None, output: Path) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in members.items()} if isinstance(members, dict) else {}
 
 
-def _compared(output: Path, text: str, previous: str | None, resolution: Resolution) -> SyncResult:
-    before = _members_of(previous, output)
+def _compared(
+    output: Path,
+    text: str,
+    previous: str | None,
+    before: Mapping[str, str],
+    resolution: Resolution,
+) -> SyncResult:
     now = {email: member.role for email, member in resolution.members.items()}
     return SyncResult(
         output=output,
